@@ -1,0 +1,64 @@
+"""Command line: ``napari-scanimage info|sample ...``; each command wraps one library call."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from napari_scanimage.errors import ScanImageError
+from napari_scanimage.summary import format_summary, summarize
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _info(args: argparse.Namespace) -> int:
+    from napari_scanimage.scan.scan import read_scan  # noqa: PLC0415
+
+    with read_scan(args.paths, join_contiguous=args.join) as scan:
+        info = summarize(scan)
+    print(json.dumps(info, indent=2) if args.json else format_summary(info))
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from napari_scanimage.sample import write_sample_scan  # noqa: PLC0415
+
+    for path in write_sample_scan(args.directory):
+        print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, separate so tests and docs can inspect it."""
+    parser = argparse.ArgumentParser(
+        prog="napari-scanimage", description="Read and check ScanImage recordings."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    info = commands.add_parser("info", help="print a summary of a scan")
+    info.add_argument("paths", nargs="+", help="files or glob patterns of one acquisition")
+    info.add_argument("--json", action="store_true", help="print JSON instead of text")
+    info.add_argument("--join", action="store_true", help="join contiguous ROIs")
+    info.set_defaults(run=_info)
+    sample = commands.add_parser("sample", help="write a small synthetic mROI scan")
+    sample.add_argument("directory", help="folder to write the sample into")
+    sample.set_defaults(run=_sample)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (ScanImageError, FileNotFoundError) as exc:
+        print(f"napari-scanimage: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

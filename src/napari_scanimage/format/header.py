@@ -1,0 +1,139 @@
+"""ScanImage's static header block: FrameData and RoiGroups.
+
+ScanImage 2016+ puts a 16-byte block at byte 16 of the BigTIFF (magic,
+TIFF-format version, two lengths) followed by the FrameData text (MATLAB
+``SI.x = v`` lines, or JSON when the rig sets ``useJsonHeaderFormat``) and the
+RoiGroups JSON.  Every page's Software/Artist tag points back at it, so it is
+read once per file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from napari_scanimage.errors import (
+    NotScanImageError,
+    ScanImageFileError,
+    UnsupportedVersionError,
+)
+from napari_scanimage.format.matlab import parse_matlab_lines
+
+if TYPE_CHECKING:
+    from napari_scanimage.format.tiff import TiffFileHandle
+
+__all__ = ["SCANIMAGE_MAGIC", "ScanImageHeader", "decode_json", "lookup"]
+
+SCANIMAGE_MAGIC = 0x07030301
+_MAX_BLOCK = 256 * 2**20  # a real FrameData is ~20-100 kB; refuse absurd lengths
+_JSON_WORDS = {"_Inf_": math.inf, "-_Inf_": -math.inf, "_NaN_": math.nan}
+_MISSING = object()
+
+
+def decode_json(value: Any) -> Any:
+    """Undo MATLAB's JSON encodings: ``"_Inf_"`` strings and ``_ArrayType_`` objects.
+
+    Examples
+    --------
+    >>> decode_json({"a": "_Inf_", "b": {"_ArrayType_": "double", "_ArraySize_": [1, 0],
+    ...                                  "_ArrayData_": None}})
+    {'a': inf, 'b': []}
+    """
+    if isinstance(value, dict):
+        if "_ArrayType_" in value:
+            data = value.get("_ArrayData_")
+            return [] if data is None else decode_json(data)
+        return {key: decode_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [decode_json(item) for item in value]
+    if isinstance(value, str):
+        return _JSON_WORDS.get(value, value)
+    return value
+
+
+def lookup(tree: dict[str, Any], dotted: str, default: Any = _MISSING) -> Any:
+    """Get a nested value by its dotted name, e.g. ``'SI.hRoiManager.linePeriod'``.
+
+    Raises ``KeyError`` naming the whole dotted key when it is absent and no
+    default is given.
+    """
+    node: Any = tree
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            if default is _MISSING:
+                raise KeyError(dotted)
+            return default
+        node = node[part]
+    return node
+
+
+@dataclass(frozen=True, eq=False)
+class ScanImageHeader:
+    """The parsed static header of one ScanImage file."""
+
+    path: str
+    """File the header was read from."""
+    tiff_format_version: int
+    """``SI.TIFF_FORMAT_VERSION``: 3 (2016-2018) or 4 (2019 and later)."""
+    frame_data: dict[str, Any]
+    """FrameData as nested dicts rooted at ``'SI'``, whichever style it was written in."""
+    roi_groups: dict[str, Any]
+    """RoiGroups JSON (``{'RoiGroups': {'imagingRoiGroup': ...}}``), MATLAB encodings undone."""
+    style: Literal["matlab", "json"]
+    """How FrameData was written."""
+    raw: bytes
+    """The whole static block; files of one acquisition have identical blocks."""
+
+    @classmethod
+    def from_file(cls, handle: TiffFileHandle) -> ScanImageHeader:
+        """Read and parse the static block of an open BigTIFF file."""
+        path = handle.path
+        if handle.size < 32:
+            raise NotScanImageError(path, "too short to hold a ScanImage header")
+        magic, version, n0, n1 = struct.unpack("<IIII", handle.read(16, 16))
+        if magic != SCANIMAGE_MAGIC:
+            msg = "a BigTIFF without ScanImage's header block (magic at byte 16)"
+            raise NotScanImageError(path, msg)
+        if version < 3:
+            msg = f"ScanImage TIFF format version {version} is not supported (3 or 4)"
+            raise UnsupportedVersionError(path, msg)
+        if n0 > _MAX_BLOCK or n1 > _MAX_BLOCK or 32 + n0 + n1 > handle.size:
+            msg = f"header lengths ({n0} + {n1} bytes) run past the end of the file"
+            raise NotScanImageError(path, msg)
+        raw = handle.read(16, 16 + n0 + n1)
+        text = raw[16 : 16 + n0].rstrip(b"\0").decode("utf-8", errors="replace")
+        roi_text = raw[16 + n0 :].rstrip(b"\0").decode("utf-8", errors="replace")
+        style: Literal["matlab", "json"] = "json" if text.lstrip().startswith("{") else "matlab"
+        try:
+            frame_data = (
+                decode_json(json.loads(text)) if style == "json" else parse_matlab_lines(text)
+            )
+            roi_groups = decode_json(json.loads(roi_text)) if roi_text.strip() else {}
+        except (json.JSONDecodeError, RecursionError) as exc:
+            part = "FrameData" if style == "json" and "frame_data" not in locals() else "RoiGroups"
+            msg = f"the ScanImage {part} JSON is malformed ({exc})"
+            raise ScanImageFileError(path, msg) from exc
+        if not isinstance(frame_data, dict) or not isinstance(frame_data.get("SI"), dict):
+            raise NotScanImageError(path, "the header has no SI.* entries")
+        if not isinstance(roi_groups, dict):
+            raise ScanImageFileError(path, "the RoiGroups JSON is not an object")
+        return cls(path, version, frame_data, roi_groups, style, raw)
+
+    def get(self, dotted: str, default: Any = _MISSING) -> Any:
+        """Look up a FrameData value by its ScanImage name, e.g. ``'SI.hRoiManager.linePeriod'``.
+
+        Without a default, a missing key raises ``ScanImageFileError`` naming the
+        file and the key.
+        """
+        try:
+            return lookup(self.frame_data, dotted, default)
+        except KeyError:
+            msg = f"the ScanImage header lacks {dotted}"
+            raise ScanImageFileError(self.path, msg) from None
+
+    def has(self, dotted: str) -> bool:
+        """Whether FrameData holds ``dotted``."""
+        return lookup(self.frame_data, dotted, None) is not None

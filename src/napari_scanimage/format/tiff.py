@@ -1,0 +1,260 @@
+"""Minimal read-only BigTIFF access: the file header and single IFDs.
+
+ScanImage 2016+ writes little-endian BigTIFF with uncompressed strips.  Reading
+an IFD needs two small ``pread`` calls, so the page index can sample a handful
+of IFDs instead of walking all of them (see ``page_index``).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from napari_scanimage.errors import NotScanImageError, TruncatedFileError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["Ifd", "TiffFileHandle", "read_exact"]
+
+IMAGE_WIDTH = 256
+IMAGE_LENGTH = 257
+BITS_PER_SAMPLE = 258
+COMPRESSION = 259
+IMAGE_DESCRIPTION = 270
+STRIP_OFFSETS = 273
+SAMPLES_PER_PIXEL = 277
+STRIP_BYTE_COUNTS = 279
+PLANAR_CONFIG = 284
+SOFTWARE = 305
+ARTIST = 315
+SAMPLE_FORMAT = 339
+
+# TIFF field type -> numpy dtype of one value (little-endian).
+_TYPES: dict[int, str] = {
+    1: "u1", 2: "u1", 3: "<u2", 4: "<u4", 6: "i1", 7: "u1", 8: "<i2", 9: "<i4",
+    11: "<f4", 12: "<f8", 16: "<u8", 17: "<i8", 18: "<u8",
+    5: "<u4", 10: "<i4",  # rationals: two 32-bit values each
+}  # fmt: skip
+_RATIONAL = {5, 10}
+_MAX_TAGS = 4096  # real ScanImage IFDs have 18; anything huge is a damaged count
+
+
+def read_exact(fd: int, offset: int, size: int, path: str) -> bytes:
+    """Read ``size`` bytes at ``offset`` or raise ``TruncatedFileError``."""
+    data = os.pread(fd, size, offset)
+    if len(data) != size:
+        msg = f"file ends at byte {offset + len(data)}, needed {size} bytes at {offset}"
+        raise TruncatedFileError(path, msg)
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class TagEntry:
+    """One IFD entry: where its values are, not the values themselves."""
+
+    code: int
+    type: int
+    count: int
+    value_offset: int  # absolute file offset of the values (inline ones too)
+    inline: bytes | None = None  # the values themselves when they fit in the entry
+
+    @property
+    def nbytes(self) -> int:
+        """Size of the values in bytes."""
+        return (
+            self.count
+            * np.dtype(_TYPES[self.type]).itemsize
+            * (2 if self.type in _RATIONAL else 1)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Ifd:
+    """An image file directory, with the entries a strip reader needs decoded."""
+
+    offset: int
+    tags: Mapping[int, TagEntry]
+    next_offset: int
+    width: int
+    height: int
+    dtype: np.dtype[np.generic]
+    strip_offsets: tuple[int, ...]
+    strip_byte_counts: tuple[int, ...]
+
+    @property
+    def end(self) -> int:
+        """File offset just past the IFD's own entry table."""
+        return self.offset + 8 + 20 * len(self.tags) + 8
+
+    @property
+    def data_offset(self) -> int:
+        """Offset of the first pixel; strips are checked to be contiguous."""
+        return self.strip_offsets[0]
+
+    @property
+    def data_nbytes(self) -> int:
+        """Bytes of pixel data in this page."""
+        return self.height * self.width * self.dtype.itemsize
+
+    def location(self, code: int) -> tuple[int, int] | None:
+        """``(offset, nbytes)`` of a tag's values, or None if the tag is absent."""
+        entry = self.tags.get(code)
+        return None if entry is None else (entry.value_offset, entry.nbytes)
+
+
+class TiffFileHandle:
+    """A read-only file descriptor with the BigTIFF header checked.
+
+    Opened with ``O_RDONLY``: nothing in this package can change a user's file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        try:
+            self.fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            msg = f"cannot open for reading ({exc.strerror})"
+            raise NotScanImageError(self.path, msg) from exc
+        try:
+            self.size = os.fstat(self.fd).st_size
+            self.first_ifd = self._read_header()
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def _read_header(self) -> int:
+        head = os.pread(self.fd, 16, 0)
+        if len(head) < 8 or head[:2] not in (b"II", b"MM"):
+            raise NotScanImageError(self.path, "not a TIFF file")
+        if head[:2] == b"MM":
+            msg = "big-endian TIFF; ScanImage writes little-endian BigTIFF"
+            raise NotScanImageError(self.path, msg)
+        (magic,) = struct.unpack_from("<H", head, 2)
+        if magic == 42:
+            msg = (
+                "classic (non-Big) TIFF; ScanImage 2016 and later write BigTIFF "
+                "(files of ScanImage 5 / 2015 and older are not supported)"
+            )
+            raise NotScanImageError(self.path, msg)
+        if magic != 43 or len(head) < 16:
+            raise NotScanImageError(self.path, "not a TIFF file")
+        offset_size, _, first = struct.unpack_from("<HHQ", head, 4)
+        if offset_size != 8:
+            raise NotScanImageError(self.path, "malformed BigTIFF header")
+        if not 16 <= first < self.size:
+            msg = f"first IFD offset {first} lies outside the file ({self.size} bytes)"
+            raise TruncatedFileError(self.path, msg)
+        return int(first)
+
+    def read(self, offset: int, size: int) -> bytes:
+        """Read exactly ``size`` bytes at ``offset``."""
+        return read_exact(self.fd, offset, size, self.path)
+
+    def read_ifd(self, offset: int) -> Ifd:
+        """Decode the IFD at ``offset`` (two small reads, plus strip arrays)."""
+        if not 16 <= offset <= self.size - 8:
+            msg = f"IFD offset {offset} lies outside the file ({self.size} bytes)"
+            raise TruncatedFileError(self.path, msg)
+        (ntags,) = struct.unpack("<Q", self.read(offset, 8))
+        if not 0 < ntags <= _MAX_TAGS:
+            msg = f"IFD at byte {offset} claims {ntags} entries"
+            raise NotScanImageError(self.path, msg)
+        table = self.read(offset + 8, 20 * ntags + 8)
+        tags: dict[int, TagEntry] = {}
+        for i in range(ntags):
+            code, typ, count = struct.unpack_from("<HHQ", table, 20 * i)
+            if typ not in _TYPES:
+                continue  # unknown types are legal TIFF; we need none of them
+            entry = TagEntry(code, typ, count, offset + 8 + 20 * i + 12)
+            if entry.nbytes > 8:
+                (where,) = struct.unpack_from("<Q", table, 20 * i + 12)
+                entry = TagEntry(code, typ, count, where)
+            else:
+                start = 20 * i + 12
+                entry = TagEntry(
+                    code, typ, count, entry.value_offset, table[start : start + entry.nbytes]
+                )
+            if entry.value_offset + entry.nbytes > self.size:
+                msg = f"tag {code} of the IFD at byte {offset} points past the end"
+                raise TruncatedFileError(self.path, msg)
+            tags[code] = entry
+        (next_offset,) = struct.unpack_from("<Q", table, 20 * ntags)
+        return self._decode(offset, tags, int(next_offset))
+
+    def tag_values(self, entry: TagEntry) -> np.ndarray:
+        """The values of an integer tag as an int64 array."""
+        raw = entry.inline
+        if raw is None:
+            raw = self.read(entry.value_offset, entry.nbytes)
+        return np.frombuffer(raw, dtype=_TYPES[entry.type]).astype(np.int64)
+
+    def _scalar(self, tags: Mapping[int, TagEntry], code: int, default: int) -> int:
+        entry = tags.get(code)
+        if entry is None:
+            return default
+        if entry.count != 1:
+            msg = f"tag {code} has {entry.count} values, expected one"
+            raise NotScanImageError(self.path, msg)
+        return int(self.tag_values(entry)[0])
+
+    def _decode(self, offset: int, tags: dict[int, TagEntry], nxt: int) -> Ifd:
+        where = f"IFD at byte {offset}"
+        for code in (IMAGE_WIDTH, IMAGE_LENGTH, STRIP_OFFSETS, STRIP_BYTE_COUNTS):
+            if code not in tags:
+                msg = f"{where} lacks tag {code}; not a strip image as ScanImage writes"
+                raise NotScanImageError(self.path, msg)
+        if self._scalar(tags, COMPRESSION, 1) != 1:
+            msg = f"{where} is compressed; ScanImage writes uncompressed pages"
+            raise NotScanImageError(self.path, msg)
+        if self._scalar(tags, SAMPLES_PER_PIXEL, 1) != 1:
+            raise NotScanImageError(self.path, f"{where} has several samples/pixel")
+        bits = self._scalar(tags, BITS_PER_SAMPLE, 1)
+        fmt = self._scalar(tags, SAMPLE_FORMAT, 1)
+        kind = {1: "u", 2: "i", 3: "f"}.get(fmt)
+        if kind is None or bits not in (8, 16, 32, 64) or (kind == "f" and bits < 32):
+            msg = f"{where} has unsupported samples ({bits} bits, format {fmt})"
+            raise NotScanImageError(self.path, msg)
+        dtype = np.dtype(f"<{kind}{bits // 8}")
+        width = self._scalar(tags, IMAGE_WIDTH, 0)
+        height = self._scalar(tags, IMAGE_LENGTH, 0)
+        offsets = self.tag_values(tags[STRIP_OFFSETS])
+        counts = self.tag_values(tags[STRIP_BYTE_COUNTS])
+        if width <= 0 or height <= 0 or len(offsets) == 0 or len(offsets) != len(counts):
+            raise NotScanImageError(self.path, f"{where} has a malformed image size")
+        nbytes = width * height * dtype.itemsize
+        contiguous = np.array_equal(offsets[1:], offsets[:-1] + counts[:-1])
+        if not contiguous or int(counts.sum()) != nbytes:
+            msg = f"{where} has strips that are not one contiguous block of pixels"
+            raise NotScanImageError(self.path, msg)
+        if int(offsets[0]) + nbytes > self.size:
+            msg = f"pixels of the {where} end past the end of the file"
+            raise TruncatedFileError(self.path, msg)
+        return Ifd(
+            offset=offset,
+            tags=tags,
+            next_offset=nxt,
+            width=width,
+            height=height,
+            dtype=dtype,
+            strip_offsets=tuple(int(v) for v in offsets),
+            strip_byte_counts=tuple(int(v) for v in counts),
+        )
+
+    def close(self) -> None:
+        """Close the file descriptor (idempotent)."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> TiffFileHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,80 @@
+"""Turn what a user passes (paths, glob patterns, lists of both) into files.
+
+Files are ordered naturally, so ``scan_00002`` comes before ``scan_00010`` even
+where ScanImage's zero padding ran out.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from napari_scanimage.errors import ScanImageFileError
+
+__all__ = ["PathsLike", "expand_paths", "natural_key", "split_counters"]
+
+PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+_DIGITS = re.compile(r"(\d+)")
+_COUNTERS = re.compile(r"^(?P<stem>.*?)_(?P<acq>\d{5})(?:_(?P<part>\d{5}))?(?:_chn\d+)?$")
+
+
+def natural_key(path: str) -> list[str | int]:
+    """Sort key comparing runs of digits as numbers.
+
+    Examples
+    --------
+    >>> sorted(["s_10.tif", "s_9.tif"], key=natural_key)
+    ['s_9.tif', 's_10.tif']
+    """
+    return [int(part) if part.isdigit() else part for part in _DIGITS.split(path)]
+
+
+def split_counters(path: str) -> tuple[str, int, int | None] | None:
+    """``(stem, acquisition, part)`` from a ScanImage file name, or None.
+
+    Examples
+    --------
+    >>> split_counters("/data/scan_00003_00012.tif")
+    ('scan', 3, 12)
+    >>> split_counters("/data/scan_00003.tif")
+    ('scan', 3, None)
+    """
+    match = _COUNTERS.match(Path(path).stem)
+    if match is None:
+        return None
+    part = match["part"]
+    return match["stem"], int(match["acq"]), None if part is None else int(part)
+
+
+def expand_paths(paths: PathsLike) -> list[str]:
+    """Expand globs, check every file exists, and order them naturally.
+
+    Raises ``FileNotFoundError`` (a ``ScanImageFileError`` too) naming the path or
+    pattern that matched nothing.
+    """
+    items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    if not items:
+        raise ScanImageFileError(None, "no files given")
+    found: list[str] = []
+    for item in items:
+        name = os.fspath(item)
+        if glob.has_magic(name):
+            matches = sorted(glob.glob(os.path.expanduser(name)), key=natural_key)
+            if not matches:
+                raise ScanImageNotFoundError(name, "no file matches this pattern")
+            found.extend(matches)
+        elif os.path.isfile(name):
+            found.append(name)
+        elif os.path.isdir(name):
+            raise ScanImageFileError(name, "is a folder; give file names or a pattern")
+        else:
+            raise ScanImageNotFoundError(name, "no such file")
+    unique = list(dict.fromkeys(found))
+    return sorted(unique, key=natural_key)
+
+
+class ScanImageNotFoundError(ScanImageFileError, FileNotFoundError):
+    """A path or pattern that names no file."""

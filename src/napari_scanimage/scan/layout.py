@@ -1,0 +1,171 @@
+"""How pages map to (frame, depth, channel): read from the header's stack keys.
+
+ScanImage writes channels fastest.  Plain time series and fast-Z volumes then
+go plane by plane within a volume (flyback planes included, then discarded),
+volume after volume; slow (motor) stacks go frame by frame within a slice,
+slice after slice.  Which keys describe the stack changed in TIFF format 4
+(2019) and moved again in 2023, so the keys *present* decide, not the version
+number.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from napari_scanimage.errors import ScanImageFileError
+
+if TYPE_CHECKING:
+    from napari_scanimage.format.header import ScanImageHeader
+
+__all__ = ["AcquisitionLayout"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcquisitionLayout:
+    """Page order of one acquisition."""
+
+    channels: tuple[int, ...]
+    """Saved channels, as ScanImage numbers them (1-based)."""
+    depths: tuple[float, ...]
+    """z of each scanning depth (µm, ScanImage's stage/fast-z coordinates)."""
+    slow_stack: bool
+    """True for motor stacks (frames within a slice are consecutive)."""
+    planes_per_volume: int
+    """Pages per channel in one volume, discarded flyback planes included."""
+    frames_per_slice: int
+    """Frames per slice of a slow stack (after averaging); 1 otherwise."""
+    fps: float
+    """Frames per second of one field: the volume rate for fast-Z."""
+    average_factor: int
+    """``logAverageFactor``: raw frames averaged into each page."""
+
+    @classmethod
+    def from_header(cls, header: ScanImageHeader) -> AcquisitionLayout:
+        """Work out the page order from FrameData."""
+        get = header.get
+        channels = tuple(int(c) for c in _as_list(get("SI.hChannels.channelSave", 1)))
+        if not channels:
+            raise ScanImageFileError(header.path, "SI.hChannels.channelSave is empty")
+        average = max(1, _as_int(get("SI.hScan2D.logAverageFactor", 1)))
+        frame_rate = float(get("SI.hRoiManager.scanFrameRate", math.nan))
+        fast, slow, planes, flyback, per_slice = _stack_keys(header, average)
+        depths = _depths(header, planes)
+        if fast:
+            volume_rate = float(get("SI.hRoiManager.scanVolumeRate", math.nan))
+            fps = (
+                volume_rate
+                if math.isfinite(volume_rate) and planes > 1
+                else frame_rate / (planes + flyback)
+            )
+        else:
+            fps = frame_rate / average
+        return cls(
+            channels=channels,
+            depths=depths,
+            slow_stack=slow,
+            planes_per_volume=planes + flyback if fast else 1 if not slow else planes,
+            frames_per_slice=per_slice if slow else 1,
+            fps=fps,
+            average_factor=average,
+        )
+
+    @property
+    def num_channels(self) -> int:
+        """Number of saved channels."""
+        return len(self.channels)
+
+    def pages(self, frames: np.ndarray, depth: int, channels: np.ndarray) -> np.ndarray:
+        """Global page numbers, shape ``(len(frames), len(channels))``."""
+        frames = np.asarray(frames, dtype=np.int64)[:, None]
+        chans = np.asarray(channels, dtype=np.int64)[None, :]
+        if self.slow_stack:
+            plane = depth * self.frames_per_slice + frames
+        else:
+            plane = frames * self.planes_per_volume + depth
+        return plane * self.num_channels + chans
+
+    def count_frames(self, num_pages: int) -> tuple[int, int, int]:
+        """``(frames, depths, dropped pages)`` that ``num_pages`` pages hold completely."""
+        channels = self.num_channels
+        if self.slow_stack:
+            per_slice = self.frames_per_slice * channels
+            slices = min(len(self.depths), num_pages // per_slice)
+            return self.frames_per_slice, slices, num_pages - slices * per_slice
+        per_volume = self.planes_per_volume * channels
+        frames = num_pages // per_volume
+        return frames, len(self.depths), num_pages - frames * per_volume
+
+
+def _stack_keys(header: ScanImageHeader, average: int) -> tuple[bool, bool, int, int, int]:
+    """``(fast, slow, image planes, flyback planes, frames per slice)``."""
+    get = header.get
+    flyback = 0
+    if _truthy(get("SI.hFastZ.discardFlybackFrames", False)):
+        flyback = max(0, _as_int(get("SI.hFastZ.numDiscardFlybackFrames", 0)))
+    per_slice_raw = get("SI.hStackManager.framesPerSlice", 1)
+    per_slice = max(1, _as_int(per_slice_raw) // average) if _finite(per_slice_raw) else 1
+    if header.has("SI.hStackManager.actualNumSlices") or header.has("SI.hStackManager.enable"):
+        # TIFF format 4 (2019+) StackManager.
+        enabled = _truthy(get("SI.hStackManager.enable", False))
+        mode = str(get("SI.hStackManager.stackMode", "slow")).lower()
+        if enabled and mode == "fast":
+            planes = _as_int(get("SI.hStackManager.numFramesPerVolume", 1))
+            total = get("SI.hStackManager.numFramesPerVolumeWithFlyback", None)
+            flyback = _as_int(total) - planes if total is not None else flyback
+            return True, False, max(1, planes), max(0, flyback), 1
+        slices = _as_int(get("SI.hStackManager.actualNumSlices", 1)) if enabled else 1
+        if slices > 1:
+            return False, True, slices, 0, per_slice
+        return False, False, 1, 0, 1
+    # TIFF format 3 (2016-2018): hFastZ carries fast stacks.
+    slices = _as_int(get("SI.hStackManager.numSlices", get("SI.hStackManager.slicesPerAcq", 1)))
+    if _truthy(get("SI.hFastZ.enable", False)) and slices >= 1:
+        return True, False, max(1, slices), flyback, 1
+    if slices > 1:
+        return False, True, slices, 0, per_slice
+    return False, False, 1, 0, 1
+
+
+def _depths(header: ScanImageHeader, planes: int) -> tuple[float, ...]:
+    """Z of each plane from ``hStackManager.zs``, de-replicated when needed."""
+    zs = [float(z) for z in _as_list(header.get("SI.hStackManager.zs", [])) if _finite(z)]
+    if len(zs) == planes:
+        return tuple(zs)
+    if zs and len(zs) % planes == 0:
+        return tuple(zs[:: len(zs) // planes])
+    start = zs[0] if zs else 0.0
+    step = header.get("SI.hStackManager.stackZStepSize", 1.0)
+    step = float(step) if _finite(step) else 1.0
+    return tuple(start + step * i for i in range(planes))
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        flat: list[Any] = []
+        for item in value:
+            flat.extend(_as_list(item))
+        return flat
+    return [] if value is None or value == "" else [value]
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, list):
+        value = value[0] if value else 0
+    try:
+        return int(value) if _finite(value) or isinstance(value, bool) else 0
+    except (TypeError, ValueError):
+        return 0
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, list):
+        return bool(value) and _truthy(value[0])
+    return bool(value) and value != "false"

@@ -1,0 +1,464 @@
+"""The ``Scan``: a lazy, numpy-like view of one ScanImage acquisition.
+
+``scan[fields, y, x, channels, frames]`` follows atlab/scanreader's axis order
+so pipelines can switch.  Everything reads through one primitive,
+:meth:`Scan.read_field`, which copies the requested pages' rows straight from
+the memory-mapped files into the output.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from napari_scanimage.errors import (
+    FieldSizeMismatchError,
+    ScanImageError,
+    ScanImageWarning,
+)
+from napari_scanimage.format.descriptions import parse_description, read_number
+from napari_scanimage.scan.fields import Field, Trim
+from napari_scanimage.scan.files import PathsLike, expand_paths
+from napari_scanimage.scan.indexing import AXES, AxisIndex, normalize_axis, split_key
+from napari_scanimage.scan.layout import AcquisitionLayout
+from napari_scanimage.scan.placement import place_fields
+from napari_scanimage.scan.source import ScanSource
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import dask.array as da
+    import numpy.typing as npt
+
+    from napari_scanimage.format.header import ScanImageHeader
+
+__all__ = ["Scan", "read_scan"]
+
+
+def read_scan(
+    paths: PathsLike,
+    dtype: npt.DTypeLike | None = None,
+    join_contiguous: bool = False,
+    *,
+    trim: Trim | tuple[int, int, int, int] | None = None,
+) -> Scan:
+    """Open a ScanImage acquisition (one file, a glob pattern, or a list of either).
+
+    Parameters
+    ----------
+    paths
+        A path, a glob pattern such as ``'/data/scan_*.tif'``, or a list of
+        either.  Files are ordered naturally (``_00002`` before ``_00010``).
+    dtype
+        dtype of the arrays returned; None keeps the file's (``int16`` normally).
+    join_contiguous
+        Join ROIs of one depth that touch side by side into one field.
+    trim
+        Pixels cut from each ROI as ``(left, right, top, bottom)`` or a ``Trim``.
+
+    Returns
+    -------
+    Scan
+        Lazy: only headers and a few IFDs are read until pixels are indexed.
+
+    Raises
+    ------
+    ScanImageError
+        A subclass naming the file and the problem: ``NotScanImageError``,
+        ``TruncatedFileError``, ``MixedAcquisitionError``, ... A pattern that
+        matches nothing raises one that is also a ``FileNotFoundError``.
+    """
+    files = expand_paths(paths)
+    source = ScanSource.open(files)
+    return Scan(source, dtype=dtype, join_contiguous=join_contiguous, trim=trim)
+
+
+@dataclass(frozen=True)
+class _Frames:
+    count: int
+    depths: int
+    dropped_pages: int
+
+
+class Scan:
+    """One acquisition: fields x y x x x channels x frames, read on demand.
+
+    Glossary: a *page* is one TIFF page (one channel of one plane); a *frame* is
+    one time point of a field (one volume for fast-Z stacks); a *depth* is one
+    z-plane; an *ROI* is ScanImage's scanfield at one depth; a *field* is a
+    rectangle of output (one ROI, or several joined ones) at one depth.
+    """
+
+    def __init__(
+        self,
+        source: ScanSource,
+        *,
+        dtype: npt.DTypeLike | None = None,
+        join_contiguous: bool = False,
+        trim: Trim | tuple[int, int, int, int] | None = None,
+    ) -> None:
+        self._source = source
+        self.header: ScanImageHeader = source.header
+        self.layout = AcquisitionLayout.from_header(self.header)
+        first = source.readers[0].index
+        self.page_height, self.page_width = first.height, first.width
+        self.file_dtype: np.dtype[Any] = first.dtype
+        self.dtype: np.dtype[Any] = np.dtype(first.dtype if dtype is None else dtype)
+        self.join_contiguous = join_contiguous
+        if trim is not None and not isinstance(trim, Trim):
+            left, right, top, bottom = trim
+            trim = Trim(left=left, right=right, top=top, bottom=bottom)
+        self.trim: Trim = trim or Trim()
+        frames, depths, dropped = self.layout.count_frames(source.num_pages)
+        if frames == 0 or depths == 0:
+            msg = f"holds {source.num_pages} pages, not one complete frame of every field"
+            raise ScanImageError(f"{source.readers[0].path}: {msg}")
+        if dropped:
+            what = "volume" if self.layout.planes_per_volume > 1 else "frame"
+            warnings.warn(
+                f"{source.readers[-1].path}: the acquisition ends with an incomplete "
+                f"{what}; dropped its {dropped} pages ({dropped // self.num_channels} "
+                "ScanImage frames)",
+                ScanImageWarning,
+                stacklevel=3,
+            )
+        self._frames = _Frames(frames, depths, dropped)
+        fields = place_fields(
+            self.header,
+            self.layout,
+            self.page_height,
+            self.page_width,
+            join=join_contiguous,
+            trim=self.trim,
+        )
+        self.fields: tuple[Field, ...] = tuple(f for f in fields if f.depth_index < depths)
+
+    def with_options(
+        self,
+        *,
+        join_contiguous: bool | None = None,
+        trim: Trim | tuple[int, int, int, int] | None = None,
+        dtype: npt.DTypeLike | None = None,
+    ) -> Scan:
+        """The same files with other joining/trim/dtype; nothing is re-read."""
+        return Scan(
+            self._source,
+            dtype=self.dtype if dtype is None else dtype,
+            join_contiguous=self.join_contiguous if join_contiguous is None else join_contiguous,
+            trim=self.trim if trim is None else trim,
+        )
+
+    # -- scanreader-compatible attributes ---------------------------------------
+
+    @property
+    def filenames(self) -> list[str]:
+        """The files, in acquisition order."""
+        return [reader.path for reader in self._source.readers]
+
+    @property
+    def num_files(self) -> int:
+        """Number of files."""
+        return len(self._source.readers)
+
+    @cached_property
+    def version(self) -> str:
+        """ScanImage version, e.g. ``'2016b'`` or ``'2021.0'``."""
+        major = self.header.get("SI.VERSION_MAJOR", "")
+        minor = self.header.get("SI.VERSION_MINOR", "")
+        if isinstance(major, int | float) and not isinstance(major, bool):
+            major = f"{major:g}"
+            return f"{major}.{minor if minor not in ('', None) else 0}"
+        return f"{major}.{minor}" if minor not in ("", None, 0, "0") else str(major)
+
+    @property
+    def tiff_format_version(self) -> int:
+        """ScanImage's TIFF format version (3 or 4)."""
+        return self.header.tiff_format_version
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """FrameData as nested dicts: ``scan.metadata['SI']['hRoiManager']['linePeriod']``."""
+        return self.header.frame_data
+
+    @property
+    def roi_groups(self) -> dict[str, Any]:
+        """The RoiGroups JSON as dicts."""
+        return self.header.roi_groups
+
+    @property
+    def num_frames(self) -> int:
+        """Complete frames per field (volumes for fast-Z stacks)."""
+        return self._frames.count
+
+    @property
+    def dropped_pages(self) -> int:
+        """Pages of an incomplete last frame or volume that are not shown."""
+        return self._frames.dropped_pages
+
+    @property
+    def num_channels(self) -> int:
+        """Number of saved channels."""
+        return self.layout.num_channels
+
+    @property
+    def channels(self) -> tuple[int, ...]:
+        """ScanImage's numbers of the saved channels (1-based)."""
+        return self.layout.channels
+
+    @property
+    def num_fields(self) -> int:
+        """Number of fields over all depths."""
+        return len(self.fields)
+
+    @property
+    def num_scanning_depths(self) -> int:
+        """Number of depths recorded."""
+        return self._frames.depths
+
+    @property
+    def scanning_depths(self) -> list[float]:
+        """Z of each recorded depth (µm)."""
+        return list(self.layout.depths[: self.num_scanning_depths])
+
+    @property
+    def field_heights(self) -> list[int]:
+        """Height of each field in pixels."""
+        return [f.height for f in self.fields]
+
+    @property
+    def field_widths(self) -> list[int]:
+        """Width of each field in pixels."""
+        return [f.width for f in self.fields]
+
+    @property
+    def field_depths(self) -> list[float]:
+        """Z of each field (µm)."""
+        return [f.depth for f in self.fields]
+
+    @property
+    def field_offsets(self) -> list[tuple[tuple[int, int], ...]]:
+        """(y, x) position in the page of each part of each field."""
+        return [f.offsets for f in self.fields]
+
+    @property
+    def fps(self) -> float:
+        """Frames per second of one field (the volume rate for fast-Z stacks)."""
+        return self.layout.fps
+
+    @property
+    def is_multiROI(self) -> bool:  # noqa: N802 - scanreader's name
+        """Whether ScanImage's multi-ROI mode was on."""
+        return bool(self.header.get("SI.hRoiManager.mroiEnable", False))
+
+    @property
+    def is_bidirectional(self) -> bool:
+        """Whether lines were scanned in both directions."""
+        return bool(self.header.get("SI.hScan2D.bidirectional", False))
+
+    @property
+    def zoom(self) -> float:
+        """``SI.hRoiManager.scanZoomFactor``."""
+        return float(self.header.get("SI.hRoiManager.scanZoomFactor", math.nan))
+
+    @property
+    def is_slow_stack(self) -> bool:
+        """Whether depths were acquired one after another by a motor stack."""
+        return self.layout.slow_stack
+
+    @property
+    def shape(self) -> tuple[int, int, int, int, int]:
+        """``(fields, y, x, channels, frames)``; fields must share one size."""
+        height, width = self._common_size(self.fields)
+        return (self.num_fields, height, width, self.num_channels, self.num_frames)
+
+    @property
+    def ndim(self) -> int:
+        """Always 5."""
+        return 5
+
+    def __len__(self) -> int:
+        """Number of fields."""
+        return self.num_fields
+
+    def __repr__(self) -> str:
+        """One line a user can read."""
+        sizes = ", ".join(f"{f.height}x{f.width}" for f in self.fields[:6])
+        more = ", ..." if self.num_fields > 6 else ""
+        return (
+            f"<Scan ScanImage {self.version}: {self.num_fields} fields ({sizes}{more}), "
+            f"{self.num_channels} channels, {self.num_frames} frames at {self.fps:.4g} Hz, "
+            f"{self.num_files} files>"
+        )
+
+    # -- reading -------------------------------------------------------------------
+
+    def read_field(
+        self,
+        field: int,
+        channels: npt.ArrayLike | None = None,
+        frames: npt.ArrayLike | None = None,
+        rows: slice | None = None,
+        cols: slice | None = None,
+    ) -> np.ndarray:
+        """Read one field as ``(frames, channels, rows, cols)``: the reading primitive.
+
+        ``rows``/``cols`` are step-1 slices in field coordinates; everything else
+        (indexing, dask chunks, iteration) is built on this.
+        """
+        f = self.fields[normalize_axis(field, self.num_fields, "fields").values[0]]
+        chans = np.arange(self.num_channels) if channels is None else np.asarray(channels)
+        times = np.arange(self.num_frames) if frames is None else np.asarray(frames)
+        rows = slice(*(rows or slice(None)).indices(f.height)[:2])
+        cols = slice(*(cols or slice(None)).indices(f.width)[:2])
+        out = np.empty(
+            (
+                len(times),
+                len(chans),
+                max(0, rows.stop - rows.start),
+                max(0, cols.stop - cols.start),
+            ),
+            dtype=self.dtype,
+        )
+        self._read_into(f, chans, times, rows, cols, out)
+        return out
+
+    def _read_into(
+        self,
+        f: Field,
+        chans: np.ndarray,
+        times: np.ndarray,
+        rows: slice,
+        cols: slice,
+        out: np.ndarray,
+    ) -> None:
+        if out.size == 0:
+            return
+        pages = self.layout.pages(times, f.depth_index, chans)
+        for ys, xs, oys, oxs in zip(
+            f.yslices, f.xslices, f.output_yslices, f.output_xslices, strict=True
+        ):
+            c0, c1 = max(cols.start, oxs.start), min(cols.stop, oxs.stop)
+            r0, r1 = max(rows.start, oys.start), min(rows.stop, oys.stop)
+            if c0 >= c1 or r0 >= r1:
+                continue
+            page_rows = slice(ys.start + r0 - oys.start, ys.start + r1 - oys.start)
+            page_cols = slice(xs.start + c0 - oxs.start, xs.start + c1 - oxs.start)
+            target = out[
+                :, :, r0 - rows.start : r1 - rows.start, c0 - cols.start : c1 - cols.start
+            ]
+            for ci in range(len(chans)):
+                self._source.read(pages[:, ci], page_rows, page_cols, target[:, ci])
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        """``scan[fields, y, x, channels, frames]`` with numpy's rules on each axis.
+
+        Ints drop their axis; slices and int lists keep it.  Lists on several
+        axes select independently (outer indexing, as in scanreader), unlike
+        numpy's broadcasting of index arrays.
+        """
+        fkey, ykey, xkey, ckey, tkey = split_key(key)
+        fsel = normalize_axis(fkey, self.num_fields, AXES[0])
+        chosen = [self.fields[i] for i in fsel.values]
+        height, width = self._common_size(chosen or self.fields[:1])
+        ysel = normalize_axis(ykey, height, AXES[1])
+        xsel = normalize_axis(xkey, width, AXES[2])
+        csel = normalize_axis(ckey, self.num_channels, AXES[3])
+        tsel = normalize_axis(tkey, self.num_frames, AXES[4])
+        out = np.empty(
+            (len(chosen), len(tsel.values), len(csel.values), len(ysel.values), len(xsel.values)),
+            dtype=self.dtype,
+        )
+        for i, f in enumerate(chosen):
+            self._read_selection(f, csel, tsel, ysel, xsel, out[i])
+        result = out.transpose(0, 3, 4, 2, 1)  # (F, T, C, Y, X) -> (F, Y, X, C, T)
+        drop = tuple(0 if sel.drop else slice(None) for sel in (fsel, ysel, xsel, csel, tsel))
+        return result[drop]
+
+    def _read_selection(
+        self,
+        f: Field,
+        csel: AxisIndex,
+        tsel: AxisIndex,
+        ysel: AxisIndex,
+        xsel: AxisIndex,
+        out: np.ndarray,
+    ) -> None:
+        if out.size == 0:
+            return
+        rows, cols = ysel.bounds, xsel.bounds
+        if ysel.is_contiguous and xsel.is_contiguous:
+            self._read_into(f, csel.values, tsel.values, rows, cols, out)
+            return
+        box = np.empty(
+            (len(tsel.values), len(csel.values), rows.stop - rows.start, cols.stop - cols.start),
+            dtype=self.dtype,
+        )
+        self._read_into(f, csel.values, tsel.values, rows, cols, box)
+        out[...] = box[:, :, ysel.values - rows.start][:, :, :, xsel.values - cols.start]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Each field in turn as ``(y, x, channels, frames)``, read when reached."""
+        for i in range(self.num_fields):
+            yield self[i]
+
+    def _common_size(self, fields: list[Field] | tuple[Field, ...]) -> tuple[int, int]:
+        sizes = sorted({(f.height, f.width) for f in fields})
+        if len(sizes) > 1:
+            listing = ", ".join(f"field {f.index}: {f.height}x{f.width}" for f in fields)
+            msg = (
+                f"fields of different sizes cannot be stacked ({listing}); "
+                "index one field at a time, e.g. scan[0]"
+            )
+            raise FieldSizeMismatchError(msg)
+        return sizes[0]
+
+    # -- lazy and per-frame access ---------------------------------------------------
+
+    def to_dask(self, field: int, channel: int = 0, frames_per_chunk: int = 32) -> da.Array:
+        """A dask array ``(frames, y, x)`` of one field and channel.
+
+        Each chunk of ``frames_per_chunk`` frames reads only its own pages.
+        """
+        from napari_scanimage.lazy import field_to_dask  # noqa: PLC0415 - dask loads lazily
+
+        return field_to_dask(self, field, channel, frames_per_chunk)
+
+    def _field_pages(self, field: int, channel: int = 0) -> np.ndarray:
+        f = self.fields[normalize_axis(field, self.num_fields, "fields").values[0]]
+        chan = normalize_axis(channel, self.num_channels, "channels").values
+        return self.layout.pages(np.arange(self.num_frames), f.depth_index, chan)[:, 0]
+
+    def frame_timestamps(self, field: int = 0) -> np.ndarray:
+        """``frameTimestamps_sec`` of each frame of a field (NaN where missing)."""
+        return self._per_frame_number(field, "frameTimestamps_sec")
+
+    def frame_numbers(self, field: int = 0) -> np.ndarray:
+        """ScanImage's ``frameNumbers`` of each frame of a field (-1 where missing)."""
+        values = self._per_frame_number(field, "frameNumbers")
+        return np.where(np.isnan(values), -1, values).astype(np.int64)
+
+    def _per_frame_number(self, field: int, key: str) -> np.ndarray:
+        pages = self._field_pages(field)
+        values = [read_number(self._source.description(int(p)), key) for p in pages]
+        return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+
+    def frame_description(self, frame: int, field: int = 0, channel: int = 0) -> dict[str, Any]:
+        """All per-page values of one frame (frame numbers, timestamps, triggers, ...)."""
+        pages = self._field_pages(field, channel)
+        idx = normalize_axis(frame, len(pages), "frames").values[0]
+        return parse_description(self._source.description(int(pages[idx])))
+
+    def close(self) -> None:
+        """Release the file maps; arrays already returned stay valid."""
+        self._source.close()
+
+    def __enter__(self) -> Scan:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

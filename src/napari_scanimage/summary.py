@@ -1,0 +1,68 @@
+"""A plain-data summary of a scan, for the CLI, the widget and logs."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from napari_scanimage.scan.scan import Scan
+
+__all__ = ["format_summary", "summarize"]
+
+
+def summarize(scan: Scan) -> dict[str, Any]:
+    """Everything a user checks first, as JSON-ready values."""
+    return {
+        "version": scan.version,
+        "tiff_format_version": scan.tiff_format_version,
+        "files": scan.filenames,
+        "num_frames": scan.num_frames,
+        "fps": scan.fps if math.isfinite(scan.fps) else None,
+        "channels": list(scan.channels),
+        "multi_roi": scan.is_multiROI,
+        "bidirectional": scan.is_bidirectional,
+        "zoom": scan.zoom if math.isfinite(scan.zoom) else None,
+        "dtype": str(scan.dtype),
+        "page_size": [scan.page_height, scan.page_width],
+        "scanning_depths": scan.scanning_depths,
+        "dropped_pages": scan.dropped_pages,
+        "fields": [
+            {
+                "index": f.index,
+                "rois": list(f.roi_names),
+                "depth_um": f.depth,
+                "size_px": [f.height, f.width],
+                "size_um": [round(v, 3) for v in f.size_um],
+                "center_um": [round(v, 3) for v in f.center_um],
+            }
+            for f in scan.fields
+        ],
+    }
+
+
+def format_summary(info: dict[str, Any]) -> str:
+    """Human-readable text of :func:`summarize`'s result."""
+    files = info["files"]
+    fps = "unknown" if info["fps"] is None else f"{info['fps']:.4g} Hz"
+    lines = [
+        f"ScanImage {info['version']} (TIFF format {info['tiff_format_version']}), "
+        f"{len(files)} file{'s' if len(files) != 1 else ''}: {files[0]}"
+        + (f" ... {files[-1]}" if len(files) > 1 else ""),
+        f"frames: {info['num_frames']} at {fps}; channels: "
+        f"{', '.join(str(c) for c in info['channels'])}; dtype {info['dtype']}",
+        f"multi-ROI: {'yes' if info['multi_roi'] else 'no'}; "
+        f"bidirectional: {'yes' if info['bidirectional'] else 'no'}; zoom: {info['zoom']}",
+        f"fields: {len(info['fields'])}",
+    ]
+    for field in info["fields"]:
+        h, w = field["size_px"]
+        hu, wu = field["size_um"]
+        cy, cx = field["center_um"]
+        lines.append(
+            f"  {field['index']:>3}  {h:>5} x {w:<5} px  {hu:8.1f} x {wu:<8.1f} µm  "
+            f"z {field['depth_um']:g} µm  centre ({cy:g}, {cx:g}) µm  {' + '.join(field['rois'])}"
+        )
+    if info["dropped_pages"]:
+        lines.append(f"dropped {info['dropped_pages']} pages of an incomplete last frame")
+    return "\n".join(lines)
