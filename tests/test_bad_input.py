@@ -45,7 +45,9 @@ def test_empty_file(tmp_path):
 @pytest.mark.parametrize("bigtiff", [False, True])
 def test_plain_tiff_is_not_scanimage(tmp_path, bigtiff):
     path = tmp_path / "plain.tif"
-    tifffile.imwrite(path, np.zeros((3, 8, 8), np.uint16), bigtiff=bigtiff, photometric="minisblack")
+    tifffile.imwrite(
+        path, np.zeros((3, 8, 8), np.uint16), bigtiff=bigtiff, photometric="minisblack"
+    )
     match = "ScanImage's header block" if bigtiff else "classic"
     with pytest.raises(NotScanImageError, match=match):
         read_scan(path)

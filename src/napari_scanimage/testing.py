@@ -1,10 +1,10 @@
 """Faithful synthetic ScanImage (2016+) BigTIFF writer for tests and sample data.
 
-The bytes follow ScanImage's own recipe (see ``docs/scanimage-format.md`` §1 and
-§4.1): little-endian BigTIFF, the 16-byte static block header at byte 16, FrameData
-at byte 32 and the RoiGroups JSON after it, then one IFD per page holding 18 sorted
-tags, a space-padded fixed-size description slot and the pixel strips. Every page's
-Software/Artist tags point at the shared FrameData/RoiGroups text.
+The bytes follow ScanImage's own recipe (ScanImage format notes ``scanimage-format.md``,
+§1 and §4.1): little-endian BigTIFF, the 16-byte static block header at byte 16, FrameData at
+byte 32 and the RoiGroups JSON after it, then one IFD per page holding 18 sorted tags, a
+space-padded fixed-size description slot and the pixel strips. Every page's Software/Artist
+tags point at the shared FrameData/RoiGroups text.
 
 :func:`write_scan` returns a :class:`WrittenScan` whose :class:`TruthField` arrays
 hold exactly what a correct reader must return for every (depth, ROI) field.

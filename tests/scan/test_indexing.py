@@ -130,4 +130,6 @@ def test_fields_of_different_sizes_cannot_be_stacked(write):
 def test_read_field_rows_and_cols(scan_and_truth):
     scan, truth = scan_and_truth
     block = scan.read_field(1, channels=[1], frames=[6, 2], rows=slice(3, 8), cols=slice(10, 20))
-    np.testing.assert_array_equal(block, truth[1, 3:8, 10:20][:, :, [1]][..., [6, 2]].transpose(3, 2, 0, 1))
+    np.testing.assert_array_equal(
+        block, truth[1, 3:8, 10:20][:, :, [1]][..., [6, 2]].transpose(3, 2, 0, 1)
+    )

@@ -86,9 +86,10 @@ def test_reads_back_exactly(write, name):
         assert field.depth == pytest.approx(truth.z)
         assert field.yslices[0].start == truth.y0
         res = spec.objective_resolution
-        assert field.size_um == pytest.approx(
-            (truth.size_xy[1] * res, truth.size_xy[0] * res)
-        ) or not scan.is_multiROI
+        assert (
+            field.size_um == pytest.approx((truth.size_xy[1] * res, truth.size_xy[0] * res))
+            or not scan.is_multiROI
+        )
         if scan.is_multiROI:
             assert field.center_um == pytest.approx(
                 (truth.center_xy[1] * res, truth.center_xy[0] * res)

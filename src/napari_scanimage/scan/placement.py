@@ -128,7 +128,9 @@ def place_fields(
     if mroi:
         um_per_degree = float(header.get("SI.objectiveResolution"))
         roi_dicts = imaging_rois(header)
-        per_depth = [rois_at_depth(roi_dicts, z, d, um_per_degree) for d, z in enumerate(layout.depths)]
+        per_depth = [
+            rois_at_depth(roi_dicts, z, d, um_per_degree) for d, z in enumerate(layout.depths)
+        ]
         if not any(per_depth):
             raise UnsupportedVersionError(header.path, "no enabled imaging ROI at any depth")
         per_depth = _stack(header, [r for r in per_depth if r], page_height, page_width)
