@@ -26,6 +26,7 @@ SAMPLE_SPEC = ScanSpec(
     zs=(0.0, 40.0),
     flyback_frames=1,
     num_frames=30,
+    content="cells",
 )
 
 

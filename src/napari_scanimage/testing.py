@@ -102,6 +102,10 @@ class ScanSpec:
         Global page index (in the first file) whose slot is 1064 bytes longer.
     seed : int
         Seed of ``np.random.default_rng``.
+    content : {'random', 'cells'}
+        Pixel truth: uniform noise over the dtype's range (catches any misplaced
+        byte), or blob-shaped "cells" whose brightness changes over time (for
+        demos and napari's sample data).
     """
 
     version: str | int = 2021
@@ -131,6 +135,7 @@ class ScanSpec:
     strips_per_page: int = 1
     irregular_page: int | None = None
     seed: int = 0
+    content: Literal["random", "cells"] = "random"
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -597,12 +602,38 @@ def _page(
     return blob, next_ifd
 
 
+def _cells_movie(
+    rng: np.random.Generator, frames: int, nch: int, height: int, width: int, dtype: np.dtype[Any]
+) -> npt.NDArray[Any]:
+    """Blob-shaped cells on a dim background: channel 1 flickers, others stay put."""
+    count = max(3, height * width // 400)
+    cy, cx = rng.uniform(0, height, count), rng.uniform(0, width, count)
+    radius = rng.uniform(2.0, 4.5, count)
+    yy, xx = np.mgrid[0:height, 0:width]
+    blobs = np.exp(
+        -((yy[None] - cy[:, None, None]) ** 2 + (xx[None] - cx[:, None, None]) ** 2)
+        / (2 * radius[:, None, None] ** 2)
+    )
+    spikes = rng.random((frames, count)) < 0.08
+    activity = np.zeros((frames, count))
+    for t in range(frames):
+        activity[t] = (activity[t - 1] * 0.7 if t else 0) + spikes[t]
+    movie = np.empty((frames, nch, height, width))
+    for c in range(nch):
+        traces = 400.0 + 1500.0 * activity if c == 0 else np.full((frames, count), 900.0)
+        movie[:, c] = np.einsum("tk,khw->thw", traces, blobs) + 80.0
+    movie += rng.normal(0.0, 40.0, movie.shape)
+    info = np.iinfo(dtype)
+    return np.clip(movie, max(info.min, 0), info.max).astype(dtype)
+
+
 def write_scan(
     directory: str | os.PathLike[str],
     spec: ScanSpec = ScanSpec(),
     *,
     stem: str = "scan",
     acquisition: int = 1,
+    keep_truth: bool = True,
 ) -> WrittenScan:
     """Write a synthetic ScanImage acquisition and return its ground truth.
 
@@ -616,6 +647,10 @@ def write_scan(
         File stem (``SI.hScan2D.logFileStem``).
     acquisition : int, optional
         File counter (``logFileCounter``) used in the file names.
+    keep_truth : bool, optional
+        False writes random pixels page by page without keeping them, so files
+        larger than memory can be made (benchmarks); ``TruthField.data`` is then
+        empty along the frame axis.
 
     Returns
     -------
@@ -642,7 +677,11 @@ def write_scan(
         for i, y0 in zip(indices, y0s, strict=True):
             roi = spec.rois[i]
             width, height = roi.pixels_xy
-            data = randint((spec.num_frames, nch, height, width))
+            frames = spec.num_frames if keep_truth else 0
+            if spec.content == "cells":
+                data = _cells_movie(rng, frames, nch, height, width, dtype)
+            else:
+                data = randint((frames, nch, height, width))
             fields.append(
                 TruthField(
                     depth_index=d,
@@ -678,7 +717,7 @@ def write_scan(
     def image(page: int) -> npt.NDArray[Any]:
         plane, channel = divmod(page, nch)
         out = randint((plan.page_height, plan.page_width))
-        if plane < plan.truth_planes:
+        if plane < plan.truth_planes and keep_truth:
             if spec.stack == "slow":
                 depth, frame = divmod(plane, spec.num_frames)
             else:

@@ -41,6 +41,9 @@ _TYPES: dict[int, str] = {
     5: "<u4", 10: "<i4",  # rationals: two 32-bit values each
 }  # fmt: skip
 _RATIONAL = {5, 10}
+_SIZES = {
+    code: np.dtype(kind).itemsize * (1 + (code in _RATIONAL)) for code, kind in _TYPES.items()
+}
 _MAX_TAGS = 4096  # real ScanImage IFDs have 18; anything huge is a damaged count
 
 
@@ -66,11 +69,7 @@ class TagEntry:
     @property
     def nbytes(self) -> int:
         """Size of the values in bytes."""
-        return (
-            self.count
-            * np.dtype(_TYPES[self.type]).itemsize
-            * (2 if self.type in _RATIONAL else 1)
-        )
+        return self.count * _SIZES[self.type]
 
 
 @dataclass(frozen=True, slots=True)

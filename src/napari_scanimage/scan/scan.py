@@ -304,26 +304,29 @@ class Scan:
         frames: npt.ArrayLike | None = None,
         rows: slice | None = None,
         cols: slice | None = None,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """Read one field as ``(frames, channels, rows, cols)``: the reading primitive.
 
         ``rows``/``cols`` are step-1 slices in field coordinates; everything else
-        (indexing, dask chunks, iteration) is built on this.
+        (indexing, dask chunks, iteration) is built on this.  ``out``, if given,
+        receives the data (any array of the right shape, e.g. a reused buffer).
         """
         f = self.fields[normalize_axis(field, self.num_fields, "fields").values[0]]
         chans = np.arange(self.num_channels) if channels is None else np.asarray(channels)
         times = np.arange(self.num_frames) if frames is None else np.asarray(frames)
         rows = slice(*(rows or slice(None)).indices(f.height)[:2])
         cols = slice(*(cols or slice(None)).indices(f.width)[:2])
-        out = np.empty(
-            (
-                len(times),
-                len(chans),
-                max(0, rows.stop - rows.start),
-                max(0, cols.stop - cols.start),
-            ),
-            dtype=self.dtype,
+        shape = (
+            len(times),
+            len(chans),
+            max(0, rows.stop - rows.start),
+            max(0, cols.stop - cols.start),
         )
+        if out is None:
+            out = np.empty(shape, dtype=self.dtype)
+        elif out.shape != shape:
+            raise ScanImageError(f"out has shape {out.shape}, the selection is {shape}")
         self._read_into(f, chans, times, rows, cols, out)
         return out
 
