@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from napari_scanimage.scan.scan import Scan
 
-__all__ = ["format_summary", "summarize"]
+__all__ = ["format_short_summary", "format_summary", "summarize"]
 
 
 def summarize(scan: Scan) -> dict[str, Any]:
@@ -66,3 +66,26 @@ def format_summary(info: dict[str, Any]) -> str:
     if info["dropped_pages"]:
         lines.append(f"dropped {info['dropped_pages']} pages of an incomplete last frame")
     return "\n".join(lines)
+
+
+def format_short_summary(info: dict[str, Any]) -> str:
+    """Three short lines of :func:`summarize`'s result, for narrow panels."""
+    files = info["files"]
+    name = files[0].replace("\\", "/").rsplit("/", 1)[-1]
+    more = f" + {len(files) - 1} more" if len(files) > 1 else ""
+    fps = "" if info["fps"] is None else f" at {info['fps']:.4g} Hz"
+    depths = len(info["scanning_depths"])
+    traits = [
+        "multi-ROI" if info["multi_roi"] else "single ROI",
+        "bidirectional" if info["bidirectional"] else "unidirectional",
+        f"zoom {info['zoom']:g}" if info["zoom"] is not None else "",
+    ]
+    return "\n".join(
+        [
+            f"ScanImage {info['version']} · {name}{more}",
+            f"{info['num_frames']} frames{fps} · channels "
+            f"{', '.join(str(c) for c in info['channels'])}",
+            f"{len(info['fields'])} fields at {depths} depth{'s' if depths != 1 else ''} · "
+            + " · ".join(t for t in traits if t),
+        ]
+    )

@@ -23,14 +23,33 @@ from napari_scanimage.errors import (
 from napari_scanimage.format.matlab import parse_matlab_lines
 
 if TYPE_CHECKING:
+    import os
+
     from napari_scanimage.format.tiff import TiffFileHandle
 
-__all__ = ["SCANIMAGE_MAGIC", "ScanImageHeader", "decode_json", "lookup"]
+__all__ = ["SCANIMAGE_MAGIC", "ScanImageHeader", "decode_json", "is_scanimage_file", "lookup"]
 
 SCANIMAGE_MAGIC = 0x07030301
 _MAX_BLOCK = 256 * 2**20  # a real FrameData is ~20-100 kB; refuse absurd lengths
 _JSON_WORDS = {"_Inf_": math.inf, "-_Inf_": -math.inf, "_NaN_": math.nan}
 _MISSING = object()
+
+
+def is_scanimage_file(path: str | os.PathLike[str]) -> bool:
+    """Whether the file starts like a ScanImage 2016+ BigTIFF (reads 20 bytes).
+
+    Never raises: unreadable or missing files are simply not ScanImage files.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(20)
+    except OSError:
+        return False
+    return (
+        len(head) == 20
+        and head[:4] == b"II+\0"
+        and struct.unpack_from("<I", head, 16)[0] == SCANIMAGE_MAGIC
+    )
 
 
 def decode_json(value: Any) -> Any:

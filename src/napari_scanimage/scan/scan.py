@@ -395,13 +395,9 @@ class Scan:
             return
         rows, cols = ysel.bounds, xsel.bounds
         if ysel.is_contiguous and xsel.is_contiguous:
-            self._read_into(f, csel.values, tsel.values, rows, cols, out)
+            self.read_field(f.index, csel.values, tsel.values, rows, cols, out=out)
             return
-        box = np.empty(
-            (len(tsel.values), len(csel.values), rows.stop - rows.start, cols.stop - cols.start),
-            dtype=self.dtype,
-        )
-        self._read_into(f, csel.values, tsel.values, rows, cols, box)
+        box = self.read_field(f.index, csel.values, tsel.values, rows, cols)
         out[...] = box[:, :, ysel.values - rows.start][:, :, :, xsel.values - cols.start]
 
     def __iter__(self) -> Iterator[np.ndarray]:

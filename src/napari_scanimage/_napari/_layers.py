@@ -1,0 +1,169 @@
+"""Turn a scan into napari layer data: one lazy image layer per field and channel.
+
+Pure data (``(array, kwargs, 'image')`` tuples), no napari import, so it is
+tested without a viewer.  Layers are placed in µm: ``scale`` is the pixel size
+and ``translate`` puts each field where ScanImage imaged it, so mROI fields
+sit side by side as on the rig.  When a scan has several depths every layer
+gets a z axis (frames, z, y, x), so all layers share one set of sliders;
+a field imaged at consecutive depths with the same geometry becomes one layer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import dask.array as da
+import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from napari_scanimage.scan.fields import Field
+    from napari_scanimage.scan.scan import Scan
+
+__all__ = ["METADATA_KEY", "LayerGroup", "estimate_contrast", "layer_data", "layer_groups"]
+
+METADATA_KEY = "napari_scanimage"
+CHANNEL_COLORMAPS = ("green", "magenta", "cyan", "yellow", "gray")
+CONTRAST_SAMPLES = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerGroup:
+    """Fields shown as one layer: one field, or one ROI over consecutive depths."""
+
+    number: int
+    """1-based, as shown in layer names."""
+    fields: tuple[Field, ...]
+
+
+def _geometry_key(field: Field) -> tuple[Any, ...]:
+    return (field.roi_ids, field.height, field.width, field.top_left_um, field.pixel_size_um)
+
+
+def layer_groups(scan: Scan, fields: Sequence[int] | None = None) -> list[LayerGroup]:
+    """Group the chosen fields into layers (all fields when ``fields`` is None)."""
+    chosen = [scan.fields[i] for i in (range(scan.num_fields) if fields is None else fields)]
+    runs: list[list[Field]] = []
+    for field in sorted(chosen, key=lambda f: (f.depth_index, f.index)):
+        for run in runs:
+            last = run[-1]
+            if (
+                _geometry_key(last) == _geometry_key(field)
+                and field.depth_index == last.depth_index + 1
+            ):
+                run.append(field)
+                break
+        else:
+            runs.append([field])
+    runs.sort(key=lambda run: run[0].index)
+    return [LayerGroup(number=i + 1, fields=tuple(run)) for i, run in enumerate(runs)]
+
+
+def z_step(scan: Scan) -> float | None:
+    """Spacing of the depths in µm, or None where they are not evenly spaced."""
+    steps = np.diff(np.asarray(scan.scanning_depths, dtype=float))
+    if len(steps) and np.allclose(steps, steps[0]) and steps[0] != 0:
+        return float(steps[0])
+    return None
+
+
+def estimate_contrast(array: da.Array, samples: int = CONTRAST_SAMPLES) -> tuple[float, float]:
+    """Robust display range from a few frames spread over the recording.
+
+    Reads ``samples`` frames, never the whole array.
+    """
+    frames = np.unique(np.linspace(0, array.shape[0] - 1, samples).astype(int))
+    values = np.asarray(array[frames.tolist()].compute())
+    lo, hi = np.percentile(values, [0.5, 99.8]) if values.size else (0.0, 1.0)
+    if hi <= lo:
+        hi = lo + 1.0
+    return float(lo), float(hi)
+
+
+def _stem(scan: Scan) -> str:
+    """``scan_00001`` for split files ``scan_00001_0000N``, else the file's stem."""
+    stem = Path(scan.filenames[0]).stem
+    return stem.rsplit("_", 1)[0] if scan.num_files > 1 else stem
+
+
+def layer_name(scan: Scan, group: LayerGroup, channel: int) -> str:
+    """``scan_00001 · field 2 · ch 1`` (1-based, as ScanImage numbers things)."""
+    return f"{_stem(scan)} · field {group.number} · ch {scan.channels[channel]}"
+
+
+def placement(scan: Scan, group: LayerGroup) -> dict[str, Any]:
+    """``scale``, ``translate``, ``axis_labels`` and ``units`` of a group's layer."""
+    first = group.fields[0]
+    dy, dx = first.pixel_size_um
+    y0, x0 = first.top_left_um
+    # napari puts data coordinate 0 at a pixel's centre; shift by half a pixel
+    # so the field's outer corner lands at its top-left in µm.
+    scale: list[float] = [1.0, dy, dx]
+    translate: list[float] = [0.0, y0 + dy / 2, x0 + dx / 2]
+    labels = ["frame", "y", "x"]
+    units = ["", "µm", "µm"]
+    if scan.num_scanning_depths > 1:
+        # z in µm when the depths are evenly spaced, else in plane numbers
+        step = z_step(scan)
+        scale.insert(1, 1.0 if step is None else step)
+        translate.insert(1, float(first.depth_index) if step is None else first.depth)
+        labels.insert(1, "z")
+        units.insert(1, "" if step is None else "µm")
+    return {"scale": scale, "translate": translate, "axis_labels": labels, "units": units}
+
+
+def group_array(scan: Scan, group: LayerGroup, channel: int) -> da.Array:
+    """Lazy ``(frames, [z,] y, x)`` data; one chunk per frame so a slider step reads one frame."""
+    planes = [scan.to_dask(f.index, channel, frames_per_chunk=1) for f in group.fields]
+    if scan.num_scanning_depths > 1:
+        return da.stack(planes, axis=1)
+    return planes[0]
+
+
+def layer_metadata(scan: Scan, group: LayerGroup, channel: int) -> dict[str, Any]:
+    """What a user (or the dock widget) needs to trace a layer back to its scan."""
+    return {
+        METADATA_KEY: {
+            "files": scan.filenames,
+            "fields": [f.index for f in group.fields],
+            "group": group.number,
+            "channel": channel,
+            "join_contiguous": scan.join_contiguous,
+            "trim": dataclasses.astuple(scan.trim),
+            "geometry": [dataclasses.asdict(f) for f in group.fields],
+        },
+        "scanimage_version": scan.version,
+        "header": scan.metadata,
+        "roi_groups": scan.roi_groups,
+    }
+
+
+def layer_data(
+    scan: Scan,
+    *,
+    fields: Sequence[int] | None = None,
+    channels: Sequence[int] | None = None,
+    contrast: bool = True,
+) -> list[tuple[da.Array, dict[str, Any], str]]:
+    """Layer data tuples for napari: one image layer per field group and channel."""
+    layers = []
+    for group in layer_groups(scan, fields):
+        for channel in range(scan.num_channels) if channels is None else channels:
+            data = group_array(scan, group, channel)
+            kwargs: dict[str, Any] = {
+                "name": layer_name(scan, group, channel),
+                "colormap": CHANNEL_COLORMAPS[
+                    min(scan.channels[channel] - 1, len(CHANNEL_COLORMAPS) - 1)
+                ],
+                "blending": "additive",
+                "multiscale": False,
+                "metadata": layer_metadata(scan, group, channel),
+                **placement(scan, group),
+            }
+            if contrast:
+                kwargs["contrast_limits"] = estimate_contrast(data)
+            layers.append((data, kwargs, "image"))
+    return layers

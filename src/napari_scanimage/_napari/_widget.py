@@ -1,0 +1,267 @@
+"""Dock widget: a scan's summary and live choice of fields, channels, joining, trims.
+
+The widget's lists are filled from the scan it manages, never from napari's
+layer list: napari calls ``reset_choices`` whenever layers change, and choices
+given as a callable on the scan survive that.  Layers are updated in place
+(data, name, position), so a user's contrast and colormap stay where the field
+still exists.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from magicgui.types import FileDialogMode
+from magicgui.widgets import CheckBox, Container, FileEdit, Label, PushButton, Select, SpinBox
+
+from napari_scanimage._napari._layers import (
+    METADATA_KEY,
+    LayerGroup,
+    estimate_contrast,
+    layer_data,
+    layer_groups,
+)
+from napari_scanimage.errors import ScanImageError
+from napari_scanimage.scan.fields import Trim
+from napari_scanimage.scan.scan import Scan, read_scan
+from napari_scanimage.summary import format_short_summary, summarize
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["ScanImageWidget"]
+
+LayerKey = tuple[tuple[int, ...], int, int]  # (ROI ids, first depth, channel)
+MAX_TRIM = 4096
+
+
+def _key(group: LayerGroup, channel: int) -> LayerKey:
+    first = group.fields[0]
+    return (first.roi_ids, first.depth_index, channel)
+
+
+class ScanImageWidget(Container):
+    """Summary and display options of one ScanImage acquisition in the viewer."""
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(labels=True)
+        self._viewer = viewer
+        self._base: Scan | None = None  # the scan as opened (no joining, no trims)
+        self._scan: Scan | None = None  # with the widget's joining and trims
+        self._layers: dict[LayerKey, Any] = {}
+        self._quiet = False  # True while the widget sets its own values
+
+        self._summary = Label(value="No ScanImage scan open.", label="Scan")
+        self._files = FileEdit(
+            mode=FileDialogMode.EXISTING_FILES, label="Files", filter="*.tif *.tiff"
+        )
+        self._open = PushButton(text="Open scan", label="")
+        self._fields = Select(label="Fields", choices=self._field_choices)
+        self._channels = Select(label="Channels", choices=self._channel_choices)
+        self._join = CheckBox(text="Join contiguous ROIs", value=False, label="")
+        self._trims = {
+            side: SpinBox(label=f"Trim {side}", min=0, max=MAX_TRIM, value=0)
+            for side in ("left", "right", "top", "bottom")
+        }
+        self.extend(
+            [
+                self._summary,
+                self._files,
+                self._open,
+                self._fields,
+                self._channels,
+                self._join,
+                *self._trims.values(),
+            ]
+        )
+        self._open.changed.connect(self._open_files)
+        for widget in (self._fields, self._channels, self._join, *self._trims.values()):
+            widget.changed.connect(self._on_option_changed)
+        viewer.layers.events.inserted.connect(self._on_layer_inserted)
+        viewer.layers.events.removed.connect(self._on_layer_removed)
+        for layer in list(viewer.layers):
+            self._adopt_from(layer)
+
+    # -- choices come from the scan, so reset_choices() cannot empty them -----------
+
+    def _field_choices(self, _widget: Any = None) -> list[tuple[str, int]]:
+        if self._scan is None:
+            return []
+        return [
+            (
+                f"{f.index + 1}: {' + '.join(f.roi_names)} "
+                f"({f.height}x{f.width}, z {f.depth:g} µm)",
+                f.index,
+            )
+            for f in self._scan.fields
+        ]
+
+    def _channel_choices(self, _widget: Any = None) -> list[tuple[str, int]]:
+        if self._scan is None:
+            return []
+        return [(f"channel {number}", i) for i, number in enumerate(self._scan.channels)]
+
+    # -- public state --------------------------------------------------------------
+
+    @property
+    def scan(self) -> Scan | None:
+        """The scan as currently displayed (joining and trims applied)."""
+        return self._scan
+
+    @property
+    def trim(self) -> Trim:
+        """The trims set in the widget."""
+        return Trim(**{side: int(w.value) for side, w in self._trims.items()})
+
+    def set_scan(self, scan: Scan, *, add_layers: bool = True) -> None:
+        """Manage ``scan``: fill the lists, and add its layers unless they exist."""
+        self._base = scan.with_options(join_contiguous=False, trim=Trim())
+        self._layers = {}
+        self._quiet = True
+        try:
+            self._join.value = scan.join_contiguous
+            for side, widget in self._trims.items():
+                widget.value = getattr(scan.trim, side)
+            self._scan = scan
+            self._fields.reset_choices()
+            self._channels.reset_choices()
+            self._fields.value = [f.index for f in scan.fields]
+            self._channels.value = list(range(scan.num_channels))
+            self._summary.value = format_short_summary(summarize(scan))
+        finally:
+            self._quiet = False
+        for layer in self._viewer.layers:
+            self._claim(layer)
+        if add_layers:
+            self._sync_layers()
+
+    # -- opening --------------------------------------------------------------------
+
+    def _open_files(self) -> None:
+        value = self._files.value
+        paths = [str(p) for p in value] if isinstance(value, tuple | list) else [str(value)]
+        if not paths:
+            return
+        from napari.qt.threading import create_worker  # noqa: PLC0415 - Qt on demand
+
+        def work() -> Scan:
+            return read_scan(paths, join_contiguous=self._join.value, trim=self.trim)
+
+        worker = create_worker(work, _progress={"desc": "Opening ScanImage files"})
+        worker.returned.connect(self.set_scan)
+        worker.errored.connect(self._show_error)
+        worker.start()
+
+    def _show_error(self, exc: BaseException) -> None:
+        from napari.utils.notifications import show_error  # noqa: PLC0415
+
+        show_error(str(exc))
+
+    # -- following the viewer -------------------------------------------------------
+
+    def _adopt_from(self, layer: Any) -> None:
+        """Take over the scan of a layer the reader added, if it is a new scan."""
+        info = layer.metadata.get(METADATA_KEY) if hasattr(layer, "metadata") else None
+        if not info:
+            return
+        if self._scan is not None and info["files"] == self._scan.filenames:
+            self._claim(layer)
+            return
+        try:
+            scan = read_scan(
+                info["files"], join_contiguous=info["join_contiguous"], trim=tuple(info["trim"])
+            )
+        except (ScanImageError, OSError) as exc:
+            self._show_error(exc)
+            return
+        self.set_scan(scan, add_layers=False)
+
+    def _claim(self, layer: Any) -> None:
+        info = layer.metadata.get(METADATA_KEY) if hasattr(layer, "metadata") else None
+        if not info or self._scan is None or info["files"] != self._scan.filenames:
+            return
+        fields = [self._scan.fields[i] for i in info["fields"] if i < self._scan.num_fields]
+        if fields:
+            key = (fields[0].roi_ids, fields[0].depth_index, info["channel"])
+            self._layers[key] = layer
+
+    def _on_layer_inserted(self, event: Any) -> None:
+        if not self._quiet:
+            self._adopt_from(event.value)
+
+    def _on_layer_removed(self, event: Any) -> None:
+        self._layers = {k: v for k, v in self._layers.items() if v is not event.value}
+
+    # -- options --------------------------------------------------------------------
+
+    def _on_option_changed(self, *_: Any) -> None:
+        if self._quiet or self._base is None:
+            return
+        join_changed = self._scan is None or self._join.value != self._scan.join_contiguous
+        try:
+            scan = self._base.with_options(join_contiguous=self._join.value, trim=self.trim)
+        except ScanImageError as exc:
+            self._show_error(exc)
+            return
+        if join_changed and self._scan is not None:
+            self._carry_field_selection(scan)
+        self._scan = scan
+        self._summary.value = format_short_summary(summarize(scan))
+        self._sync_layers()
+
+    def _carry_field_selection(self, scan: Scan) -> None:
+        """Keep fields selected whose ROIs were selected before joining changed."""
+        assert self._scan is not None
+        chosen = {
+            (roi, self._scan.fields[i].depth_index)
+            for i in self._fields.value
+            for roi in self._scan.fields[i].roi_ids
+        }
+        self._quiet = True
+        try:
+            old = self._scan
+            self._scan = scan
+            self._fields.reset_choices()
+            self._fields.value = [
+                f.index
+                for f in scan.fields
+                if any((roi, f.depth_index) in chosen for roi in f.roi_ids)
+            ]
+            self._scan = old
+        finally:
+            self._quiet = False
+
+    def _sync_layers(self) -> None:
+        """Add, update in place, or remove layers to match the widget's choices."""
+        scan = self._scan
+        if scan is None:
+            return
+        fields = sorted(self._fields.value)
+        channels = sorted(self._channels.value)
+        wanted: dict[LayerKey, tuple[Any, dict[str, Any], str]] = {}
+        groups = layer_groups(scan, fields)
+        for (data, kwargs, kind), (group, channel) in zip(
+            layer_data(scan, fields=fields, channels=channels, contrast=False),
+            [(g, c) for g in groups for c in channels],
+            strict=True,
+        ):
+            wanted[_key(group, channel)] = (data, kwargs, kind)
+        self._quiet = True
+        try:
+            for key in [k for k in self._layers if k not in wanted]:
+                layer = self._layers.pop(key)
+                if layer in self._viewer.layers:
+                    self._viewer.layers.remove(layer)
+            for key, (data, kwargs, _) in wanted.items():
+                layer = self._layers.get(key)
+                if layer is None or layer not in self._viewer.layers:
+                    kwargs["contrast_limits"] = estimate_contrast(data)
+                    self._layers[key] = self._viewer.add_image(data, **kwargs)
+                    continue
+                layer.data = data
+                layer.scale = kwargs["scale"]
+                layer.translate = kwargs["translate"]
+                layer.name = kwargs["name"]
+                layer.metadata = kwargs["metadata"]
+        finally:
+            self._quiet = False
