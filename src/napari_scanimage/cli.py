@@ -1,4 +1,4 @@
-"""Command line: ``napari-scanimage info|sample ...``; each command wraps one library call."""
+"""Command line: ``napari-scanimage info|view|sample``; each command wraps one library call."""
 
 from __future__ import annotations
 
@@ -33,6 +33,19 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _view(args: argparse.Namespace) -> int:
+    if not args.paths and not args.sample:
+        print("napari-scanimage: error: give files or --sample", file=sys.stderr)
+        return 2
+    from napari_scanimage._napari._launch import open_viewer  # noqa: PLC0415 - napari on demand
+
+    open_viewer(args.paths, sample=args.sample)
+    import napari  # noqa: PLC0415
+
+    napari.run()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, separate so tests and docs can inspect it."""
     parser = argparse.ArgumentParser(
@@ -44,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print JSON instead of text")
     info.add_argument("--join", action="store_true", help="join contiguous ROIs")
     info.set_defaults(run=_info)
+    view = commands.add_parser("view", help="open a scan in napari with the ScanImage panel")
+    view.add_argument("paths", nargs="*", help="files or glob patterns of one acquisition")
+    view.add_argument("--sample", action="store_true", help="open a synthetic mROI sample")
+    view.set_defaults(run=_view)
     sample = commands.add_parser("sample", help="write a small synthetic mROI scan")
     sample.add_argument("directory", help="folder to write the sample into")
     sample.set_defaults(run=_sample)

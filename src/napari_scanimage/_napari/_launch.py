@@ -1,0 +1,32 @@
+"""``napari-scanimage view``: start napari with an acquisition and the dock widget open."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import TYPE_CHECKING
+
+from napari_scanimage.sample import write_sample_scan
+from napari_scanimage.scan.files import expand_paths
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["open_viewer"]
+
+
+def open_viewer(paths: list[str], *, sample: bool = False, show: bool = True) -> napari.Viewer:
+    """A viewer showing the acquisition (globs expanded here, for shells that don't)."""
+    import napari  # noqa: PLC0415 - the command line imports napari only for `view`
+
+    from napari_scanimage._napari._widget import ScanImageWidget  # noqa: PLC0415
+
+    if sample:
+        folder = tempfile.mkdtemp(prefix="napari-scanimage-sample-")
+        paths = [*paths, *(str(p) for p in write_sample_scan(folder))]
+    files = expand_paths(paths)
+    viewer = napari.Viewer(show=show)
+    viewer.open(files, plugin="napari-scanimage", stack=True)
+    widget = ScanImageWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="ScanImage scan", area="right")
+    viewer.reset_view()
+    return viewer
