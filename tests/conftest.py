@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +13,12 @@ from napari_scanimage.testing import ScanSpec, WrittenScan, write_scan
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+# napari's settings (reader preferences among them) go to a throwaway file, never the
+# user's: set before anything imports napari.settings, which reads it once.
+os.environ["NAPARI_CONFIG"] = str(
+    Path(tempfile.mkdtemp(prefix="napari-scanimage-tests-")) / "settings.yaml"
+)
 
 # Real recordings made by ScanImage (see its CATALOG.md); never copied into the repo.
 REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"

@@ -1,4 +1,7 @@
-"""Command line: ``napari-scanimage info|view|sample``; each command wraps one library call."""
+"""Command line: ``napari-scanimage info|view|set-default-reader|sample``.
+
+Each command is a thin wrapper over one library call.
+"""
 
 from __future__ import annotations
 
@@ -37,12 +40,20 @@ def _view(args: argparse.Namespace) -> int:
     if not args.paths and not args.sample:
         print("napari-scanimage: error: give files or --sample", file=sys.stderr)
         return 2
-    from napari_scanimage._napari._launch import open_viewer  # noqa: PLC0415 - napari on demand
+    from napari_scanimage._napari._launch import view  # noqa: PLC0415 - napari on demand
 
-    open_viewer(args.paths, sample=args.sample)
-    import napari  # noqa: PLC0415
+    view(args.paths, sample=args.sample)
+    return 0
 
-    napari.run()
+
+def _set_default_reader(args: argparse.Namespace) -> int:
+    from napari_scanimage._napari._preferences import set_default_reader  # noqa: PLC0415
+
+    changes = set_default_reader()
+    for pattern, plugin in changes.items():
+        print(f"{pattern} -> {plugin}")
+    if not changes:
+        print("napari's reader preferences were already set; nothing changed")
     return 0
 
 
@@ -61,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("paths", nargs="*", help="files or glob patterns of one acquisition")
     view.add_argument("--sample", action="store_true", help="open a synthetic mROI sample")
     view.set_defaults(run=_view)
+    default = commands.add_parser(
+        "set-default-reader",
+        help="make napari open ScanImage-named TIFFs with this plugin, other TIFFs with its own",
+    )
+    default.set_defaults(run=_set_default_reader)
     sample = commands.add_parser("sample", help="write a small synthetic mROI scan")
     sample.add_argument("directory", help="folder to write the sample into")
     sample.set_defaults(run=_sample)

@@ -109,7 +109,7 @@ def test_contrast_reads_a_few_frames_not_the_recording(write, monkeypatch):
 def test_viewer_open_one_file_and_a_list(viewer, mroi):
     viewer.open(str(mroi.paths[0]), plugin="napari-scanimage")
     assert len(viewer.layers) == 6
-    assert viewer.layers[0].data.shape == (4, 32, 24)  # that file holds 4 frames
+    assert viewer.layers[0].data.shape == (6, 32, 24)  # with its sibling file
     viewer.layers.clear()
     viewer.open([str(p) for p in mroi.paths], plugin="napari-scanimage", stack=True)
     assert len(viewer.layers) == 6

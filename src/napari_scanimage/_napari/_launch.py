@@ -11,7 +11,7 @@ from napari_scanimage.scan.files import expand_paths
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["open_viewer"]
+__all__ = ["open_viewer", "view"]
 
 
 def open_viewer(paths: list[str], *, sample: bool = False, show: bool = True) -> napari.Viewer:
@@ -30,3 +30,12 @@ def open_viewer(paths: list[str], *, sample: bool = False, show: bool = True) ->
     viewer.window.add_dock_widget(widget, name="ScanImage scan", area="right")
     viewer.reset_view()
     return viewer
+
+
+def view(paths: list[str], *, sample: bool = False) -> None:
+    """Open the viewer, say how many layers it shows, and run napari until it closes."""
+    import napari  # noqa: PLC0415
+
+    viewer = open_viewer(paths, sample=sample)
+    print(f"napari-scanimage: showing {len(viewer.layers)} layers", flush=True)
+    napari.run()

@@ -21,6 +21,7 @@ from napari_scanimage._napari._layers import (
     layer_data,
     layer_groups,
 )
+from napari_scanimage._napari._preferences import set_default_reader
 from napari_scanimage.errors import ScanImageError
 from napari_scanimage.scan.fields import Trim
 from napari_scanimage.scan.scan import Scan, read_scan
@@ -63,6 +64,9 @@ class ScanImageWidget(Container):
             side: SpinBox(label=f"Trim {side}", min=0, max=MAX_TRIM, value=0)
             for side in ("left", "right", "top", "bottom")
         }
+        self._default_reader = PushButton(
+            text="Open ScanImage files with this plugin by default", label=""
+        )
         self.extend(
             [
                 self._summary,
@@ -72,8 +76,10 @@ class ScanImageWidget(Container):
                 self._channels,
                 self._join,
                 *self._trims.values(),
+                self._default_reader,
             ]
         )
+        self._default_reader.changed.connect(self._set_default_reader)
         self._open.changed.connect(self._open_files)
         for widget in (self._fields, self._channels, self._join, *self._trims.values()):
             widget.changed.connect(self._on_option_changed)
@@ -151,6 +157,13 @@ class ScanImageWidget(Container):
         worker.returned.connect(self.set_scan)
         worker.errored.connect(self._show_error)
         worker.start()
+
+    def _set_default_reader(self) -> None:
+        from napari.utils.notifications import show_info  # noqa: PLC0415
+
+        changes = set_default_reader()
+        listing = ", ".join(f"{pattern} -> {plugin}" for pattern, plugin in changes.items())
+        show_info(f"Reader preferences saved: {listing}" if changes else "Already the default.")
 
     def _show_error(self, exc: BaseException) -> None:
         from napari.utils.notifications import show_error  # noqa: PLC0415

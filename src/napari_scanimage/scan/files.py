@@ -14,7 +14,7 @@ from pathlib import Path
 
 from napari_scanimage.errors import ScanImageFileError
 
-__all__ = ["PathsLike", "expand_paths", "natural_key", "split_counters"]
+__all__ = ["PathsLike", "acquisition_files", "expand_paths", "natural_key", "split_counters"]
 
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 _DIGITS = re.compile(r"(\d+)")
@@ -47,6 +47,24 @@ def split_counters(path: str) -> tuple[str, int, int | None] | None:
         return None
     part = match["part"]
     return match["stem"], int(match["acq"]), None if part is None else int(part)
+
+
+def acquisition_files(path: str) -> list[str]:
+    """All files of the split acquisition ``path`` belongs to, in order.
+
+    ``/d/scan_00001_00002.tif`` -> every ``/d/scan_00001_NNNNN.tif`` next to it;
+    a file without ScanImage's two counters stands alone.  Only the names are
+    matched here; the reader checks that the headers agree.
+    """
+    counters = split_counters(path)
+    if counters is None or counters[2] is None:
+        return [path]
+    stem, acquisition, _ = counters
+    folder = os.path.dirname(path)
+    suffix = os.path.splitext(path)[1]
+    pattern = f"{glob.escape(stem)}_{acquisition:05d}_{'[0-9]' * 5}{glob.escape(suffix)}"
+    found = glob.glob(os.path.join(glob.escape(folder), pattern)) if folder else glob.glob(pattern)
+    return sorted(set(found) | {path}, key=natural_key)
 
 
 def expand_paths(paths: PathsLike) -> list[str]:
