@@ -5,6 +5,7 @@ from importlib.metadata import PackageNotFoundError, version
 from napari_scanimage.errors import (
     FieldDimensionMismatch,
     FieldSizeMismatchError,
+    MissingFileError,
     MixedAcquisitionError,
     NotScanImageError,
     ScanImageError,
@@ -15,6 +16,7 @@ from napari_scanimage.errors import (
     UnsupportedVersionError,
 )
 from napari_scanimage.scan.fields import Field, Trim
+from napari_scanimage.scan.grouping import read_scans
 from napari_scanimage.scan.scan import Scan, read_scan
 
 try:
@@ -26,6 +28,7 @@ __all__ = [
     "Field",
     "FieldDimensionMismatch",
     "FieldSizeMismatchError",
+    "MissingFileError",
     "MixedAcquisitionError",
     "NotScanImageError",
     "Scan",
@@ -38,4 +41,5 @@ __all__ = [
     "UnsupportedVersionError",
     "__version__",
     "read_scan",
+    "read_scans",
 ]

@@ -12,6 +12,7 @@ import os
 __all__ = [
     "FieldDimensionMismatch",
     "FieldSizeMismatchError",
+    "MissingFileError",
     "MixedAcquisitionError",
     "NotScanImageError",
     "ScanImageError",
@@ -51,6 +52,10 @@ class TruncatedFileError(ScanImageFileError):
 
 class MixedAcquisitionError(ScanImageFileError):
     """Files of different acquisitions were given as one scan."""
+
+
+class MissingFileError(ScanImageFileError, FileNotFoundError):
+    """A file in the middle of a numbered series is absent; the path names it."""
 
 
 class FieldSizeMismatchError(ScanImageError):

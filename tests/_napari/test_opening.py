@@ -34,7 +34,7 @@ def viewer(make_napari_viewer):
 @pytest.fixture
 def notes(monkeypatch):
     said = []
-    monkeypatch.setattr(_reader, "_notify", lambda message, actions=None: said.append(
+    monkeypatch.setattr(_reader, "_notify", lambda message, severity="info", actions=None: said.append(
         (message, actions or [])))  # fmt: skip
     return said
 

@@ -11,13 +11,15 @@ calls return napari's "nothing to add" sentinel ``[(None,)]``.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from napari_scanimage._napari._layers import METADATA_KEY, layer_data
-from napari_scanimage.errors import MixedAcquisitionError
+from napari_scanimage.errors import MixedAcquisitionError, ScanImageError, ScanImageWarning
 from napari_scanimage.format.header import is_scanimage_file
 from napari_scanimage.scan.files import acquisition_files
+from napari_scanimage.scan.grouping import group_acquisitions
 from napari_scanimage.scan.scan import read_scan
 
 if TYPE_CHECKING:
@@ -66,13 +68,35 @@ def _open_in_viewer() -> list[list[str]]:
 def read_scanimage(path: PathOrPaths) -> LayerData:
     """Open the acquisition the path(s) belong to: one layer per field and channel.
 
-    A list is read as exactly those files (``napari --stack``, Shift+drop).  A
-    single file opens its whole split acquisition, unless the viewer already
-    shows it (the other files of one drop).
+    A list is read as exactly those files (``napari --stack``, Shift+drop), one
+    set of layers per acquisition among them.  A single file opens its whole
+    split acquisition, unless the viewer already shows it (the other files of
+    one drop).  Damaged files never raise into napari: the problem is shown as
+    a notification and nothing is added; warnings (dropped frames) are shown too.
     """
     given = [str(Path(p).resolve()) for p in _as_list(path)]
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ScanImageWarning)
+            layers = _read(given)
+    except (ScanImageError, OSError) as exc:
+        _notify(f"napari-scanimage could not open {Path(given[0]).name}: {exc}", "error")
+        return NOTHING_TO_ADD
+    for warning in caught:
+        if issubclass(warning.category, ScanImageWarning):
+            _notify(str(warning.message), "warning")
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return layers
+
+
+def _read(given: list[str]) -> LayerData:
     if len(given) > 1:
-        return layer_data(read_scan(given))
+        return [
+            layer for group in group_acquisitions(given) for layer in layer_data(read_scan(group))
+        ]
     shown = _open_in_viewer()
     if any(given[0] in files for files in shown):
         return NOTHING_TO_ADD
@@ -89,11 +113,15 @@ def _read_acquisition(given: list[str], siblings: list[str]) -> Scan:
     try:
         return read_scan(siblings)
     except MixedAcquisitionError as exc:
-        _notify(f"Opened only {Path(given[0]).name}: its neighbours differ ({exc})")
+        _notify(f"Opened only {Path(given[0]).name}: its neighbours differ ({exc})", "warning")
         return read_scan(given)
 
 
-def _notify(message: str, actions: list[tuple[str, Callable[..., Any]]] | None = None) -> None:
+def _notify(
+    message: str,
+    severity: str = "info",
+    actions: list[tuple[str, Callable[..., Any]]] | None = None,
+) -> None:
     try:
         from napari.utils.notifications import (  # noqa: PLC0415
             Notification,
@@ -103,7 +131,7 @@ def _notify(message: str, actions: list[tuple[str, Callable[..., Any]]] | None =
     except ImportError:  # pragma: no cover
         return
     notification_manager.dispatch(
-        Notification(message, NotificationSeverity.INFO, actions=tuple(actions or ()))
+        Notification(message, NotificationSeverity(severity), actions=tuple(actions or ()))
     )
 
 

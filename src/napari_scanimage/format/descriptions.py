@@ -30,7 +30,7 @@ def parse_description(text: str) -> dict[str, Any]:
     if text.startswith("{"):
         try:
             value = decode_json(json.loads(text))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return {}
         if isinstance(value, dict):
             header = value.get("FrameHeader")  # 2015-2016 JSON kept it nested

@@ -23,7 +23,12 @@ from napari_scanimage.errors import (
 )
 from napari_scanimage.format.descriptions import parse_description, read_number
 from napari_scanimage.scan.fields import Field, Trim
-from napari_scanimage.scan.files import PathsLike, expand_paths
+from napari_scanimage.scan.files import (
+    PathsLike,
+    acquisition_files,
+    expand_paths,
+    natural_key,
+)
 from napari_scanimage.scan.indexing import AXES, AxisIndex, normalize_axis, split_key
 from napari_scanimage.scan.layout import AcquisitionLayout
 from napari_scanimage.scan.placement import place_fields
@@ -451,6 +456,16 @@ class Scan:
         pages = self._field_pages(field, channel)
         idx = normalize_axis(frame, len(pages), "frames").values[0]
         return parse_description(self._source.description(int(pages[idx])))
+
+    def reopen(self) -> Scan:
+        """Open the files again, to see frames (and split files) written since.
+
+        An acquisition still being recorded grows; this re-indexes its files and
+        picks up new files of the same numbered series.
+        """
+        files = set(self.filenames) | set(acquisition_files(self.filenames[-1]))
+        ordered: list[str] = sorted(files, key=natural_key)
+        return read_scan(ordered, self.dtype, self.join_contiguous, trim=self.trim)
 
     def close(self) -> None:
         """Release the file maps; arrays already returned stay valid."""

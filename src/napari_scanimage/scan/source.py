@@ -7,7 +7,9 @@ mapped.  Global page ``p`` of the acquisition is page ``p - starts[i]`` of file
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -15,15 +17,18 @@ from typing import Any
 import numpy as np
 
 from napari_scanimage.errors import (
+    MissingFileError,
     MixedAcquisitionError,
     ScanImageWarning,
     TruncatedFileError,
 )
+from napari_scanimage.format.descriptions import read_number
 from napari_scanimage.format.header import ScanImageHeader
 from napari_scanimage.format.page_index import PageIndex
 from napari_scanimage.format.page_reader import PageReader
 from napari_scanimage.format.tiff import TiffFileHandle
 from napari_scanimage.scan.files import split_counters
+from napari_scanimage.scan.layout import AcquisitionLayout
 
 __all__ = ["ScanSource"]
 
@@ -69,6 +74,8 @@ class ScanSource:
                 readers.append(PageReader(handle, index))
         assert header is not None  # expand_paths never returns an empty list
         _check_counters(paths)
+        layout = AcquisitionLayout.from_header(header)
+        _check_frame_numbers(readers, layout.num_channels, layout.average_factor)
         counts = [r.count for r in readers]
         starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return cls(header, tuple(readers), starts)
@@ -107,7 +114,9 @@ class ScanSource:
         return self.readers[int(files[0])].description(int(local[0]))
 
 
-def _canonical(header: ScanImageHeader) -> str:
+def canonical_header(header: ScanImageHeader) -> str:
+    """The header as text, minus entries that differ between files of one acquisition."""
+
     def strip(node: Any) -> Any:
         if isinstance(node, dict):
             return {k: strip(v) for k, v in node.items() if k not in _PER_FILE_KEYS}
@@ -117,7 +126,7 @@ def _canonical(header: ScanImageHeader) -> str:
 
 
 def _check_same_acquisition(first: ScanImageHeader, other: ScanImageHeader) -> None:
-    if other.raw == first.raw or _canonical(other) == _canonical(first):
+    if other.raw == first.raw or canonical_header(other) == canonical_header(first):
         return
     msg = f"its ScanImage header differs from that of {first.path}; not the same acquisition"
     raise MixedAcquisitionError(other.path, msg)
@@ -137,3 +146,31 @@ def _check_counters(paths: list[str]) -> None:
                 f"{stem}_{acquisition:05d} of {first_path}; open them separately"
             )
             raise MixedAcquisitionError(path, msg)
+    parts = [c[2] for _, c in split]
+    for (path, _), before, after in zip(split[1:], parts, parts[1:], strict=False):
+        if after is not None and before is not None and after > before + 1:
+            name = f"{stem}_{acquisition:05d}_{before + 1:05d}{os.path.splitext(path)[1]}"
+            msg = f"file {before + 1} of the series is missing (before {os.path.basename(path)})"
+            raise MissingFileError(os.path.join(os.path.dirname(path), name), msg)
+
+
+def _check_frame_numbers(readers: list[PageReader], channels: int, average: int) -> None:
+    """Each file's first frame number follows the previous file's last one.
+
+    ScanImage numbers frames through a whole acquisition, so a gap means a file
+    in between is missing even when the names don't show it.  Two small reads
+    per file; descriptions without frame numbers are not checked.
+    """
+    for before, after in itertools.pairwise(readers):
+        last = read_number(before.description(before.count - 1), "frameNumbers")
+        first = read_number(after.description(0), "frameNumbers")
+        if last is None or first is None or before.count % channels:
+            continue
+        # With averaging, ScanImage may count raw frames: a step of `average` is fine.
+        if first - last not in (1, average):
+            msg = (
+                f"its first frame is number {first:.0f} but {os.path.basename(before.path)} "
+                f"ends at frame {last:.0f}: frames {last + 1:.0f} to {first - 1:.0f} "
+                "are missing (a file of the series is absent?)"
+            )
+            raise MissingFileError(after.path, msg)

@@ -1,0 +1,242 @@
+"""Property-based fuzzing: any bytes end in our own error or a correct read, fast and small.
+
+Set NAPARI_SCANIMAGE_FUZZ_EXAMPLES to run more inputs (CI runs the default), and
+NAPARI_SCANIMAGE_FUZZ_REPORT to a path to get a JSON report of the slowest input
+and the peak memory.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import math
+import os
+import struct
+import tempfile
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from napari_scanimage import ScanImageError, ScanImageWarning, read_scan
+from napari_scanimage.format.descriptions import parse_description, read_number
+from napari_scanimage.format.header import decode_json
+from napari_scanimage.format.matlab import parse_matlab_lines, parse_matlab_value
+from napari_scanimage.testing import RoiSpec, ScanSpec, write_scan
+
+EXAMPLES = int(os.environ.get("NAPARI_SCANIMAGE_FUZZ_EXAMPLES", "150"))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,  # timed by hand below: shared CI machines make deadlines flaky
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+TIME_LIMIT_S = 5.0
+MEMORY_LIMIT_MB = 64.0
+STATS = {"inputs": 0, "slowest_s": 0.0, "slowest_case": "", "peak_mb": 0.0, "outcomes": {}}
+
+
+def _report() -> None:
+    target = os.environ.get("NAPARI_SCANIMAGE_FUZZ_REPORT")
+    if target and STATS["inputs"]:
+        Path(target).write_text(json.dumps(STATS, indent=2))
+
+
+atexit.register(_report)
+
+WORK = Path(tempfile.mkdtemp(prefix="napari-scanimage-fuzz-"))
+
+
+def _base(name: str, spec: ScanSpec) -> tuple[bytes, list[int]]:
+    """A small valid file and the offsets worth corrupting (header fields, IFD entries)."""
+    folder = WORK / name
+    folder.mkdir()
+    path = write_scan(folder, spec).paths[0]
+    data = path.read_bytes()
+    spots = [8, 16, 20, 24, 28]
+    with tifffile.TiffFile(path) as tif:
+        for page in tif.pages:
+            spots.append(page.offset)
+            spots.extend(tag.offset for tag in page.tags.values())
+            spots.extend(tag.valueoffset for tag in page.tags.values())
+            spots.append(page.offset + 8 + 20 * len(page.tags))  # next-IFD pointer
+    return data, sorted({s for s in spots if s < len(data)})
+
+
+BASES = {
+    "plain-multistrip": _base(
+        "plain", ScanSpec(num_frames=3, channels=(1, 2), strips_per_page=3, description_slot=400)
+    ),
+    "mroi-json": _base(
+        "mroi",
+        ScanSpec(
+            header_format="json",
+            description_format="json",
+            rois=(RoiSpec(pixels_xy=(16, 8)), RoiSpec(name="b", center_xy=(9, 0), pixels_xy=(16, 8))),
+            num_frames=3,
+            stack="fast",
+            zs=(0.0, 4.0),
+            flyback_frames=1,
+            description_slot=400,
+        ),
+    ),
+}
+NASTY = [0, 1, 7, 2**31 - 1, 2**32 - 1, 2**63 - 1, 2**64 - 1]
+
+
+def _exercise(data: bytes, case: str) -> None:
+    """Open and read everything; only our own errors may escape, within time and memory."""
+    path = WORK / "input_00001.tif"
+    path.write_bytes(data)
+    tracemalloc.start()
+    start = time.perf_counter()
+    outcome = "read"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ScanImageWarning)
+            scan = read_scan(path)
+            for field in range(scan.num_fields):
+                assert scan[field].shape[:2] == (scan.field_heights[field], scan.field_widths[field])
+            scan.frame_timestamps()
+            scan.frame_description(0)
+            scan.to_dask(0, 0)[:1].compute()
+            scan.close()
+    except ScanImageError as exc:
+        outcome = type(exc).__name__
+        assert str(exc)  # a message, naming the file when there is one
+        if getattr(exc, "path", None):
+            assert str(exc).startswith(str(path))
+    finally:
+        elapsed = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    STATS["inputs"] += 1
+    STATS["outcomes"][outcome] = STATS["outcomes"].get(outcome, 0) + 1
+    STATS["peak_mb"] = max(STATS["peak_mb"], peak)
+    if elapsed > STATS["slowest_s"]:
+        STATS["slowest_s"], STATS["slowest_case"] = elapsed, case
+    assert elapsed < TIME_LIMIT_S, f"{case} took {elapsed:.1f} s"
+    assert peak < MEMORY_LIMIT_MB, f"{case} allocated {peak:.0f} MB"
+
+
+@pytest.mark.parametrize("base", list(BASES))
+@FUZZ
+@given(data=st.data())
+def test_truncated_files(base, data):
+    raw, _ = BASES[base]
+    cut = data.draw(st.integers(0, len(raw)))
+    _exercise(raw[:cut], f"{base} truncated at {cut}")
+
+
+@pytest.mark.parametrize("base", list(BASES))
+@FUZZ
+@given(data=st.data())
+def test_flipped_bytes(base, data):
+    raw, spots = BASES[base]
+    buf = bytearray(raw)
+    near = st.sampled_from(spots).flatmap(
+        lambda s: st.integers(max(0, s - 4), min(len(raw) - 1, s + 12))
+    )
+    where = st.one_of(near, st.integers(0, len(raw) - 1))
+    edits = data.draw(st.lists(st.tuples(where, st.integers(0, 255)), min_size=1, max_size=8))
+    for offset, value in edits:
+        buf[offset] = value
+    _exercise(bytes(buf), f"{base} bytes {edits}")
+
+
+@pytest.mark.parametrize("base", list(BASES))
+@FUZZ
+@given(data=st.data())
+def test_huge_and_negative_lengths_and_offsets(base, data):
+    raw, spots = BASES[base]
+    buf = bytearray(raw)
+    offset = data.draw(st.sampled_from(spots))
+    value = data.draw(st.sampled_from([*NASTY, len(raw), len(raw) + 1, len(raw) - 1]))
+    width = data.draw(st.sampled_from([2, 4, 8]))
+    value &= (1 << (8 * width)) - 1
+    buf[offset : offset + width] = value.to_bytes(width, "little")[: len(buf) - offset]
+    _exercise(bytes(buf), f"{base} {width}-byte {value} at {offset}")
+
+
+@pytest.mark.parametrize("base", list(BASES))
+@FUZZ
+@given(data=st.data())
+def test_ifd_loops(base, data):
+    raw, _ = BASES[base]
+    (first,) = struct.unpack_from("<Q", raw, 8)
+    ifds = [first]
+    while ifds[-1]:
+        (ntags,) = struct.unpack_from("<Q", raw, ifds[-1])
+        ifds.append(struct.unpack_from("<Q", raw, ifds[-1] + 8 + 20 * ntags)[0])
+    ifds = ifds[:-1]
+    k = data.draw(st.integers(0, len(ifds) - 1))
+    target = data.draw(st.sampled_from(ifds[: k + 1]))
+    buf = bytearray(raw)
+    (ntags,) = struct.unpack_from("<Q", raw, ifds[k])
+    struct.pack_into("<Q", buf, ifds[k] + 8 + 20 * ntags, target)
+    _exercise(bytes(buf), f"{base} IFD {k} -> {target}")
+
+
+def test_loop_is_reported(tmp_path):
+    raw, _ = BASES["plain-multistrip"]
+    (first,) = struct.unpack_from("<Q", raw, 8)
+    (ntags,) = struct.unpack_from("<Q", raw, first)
+    buf = bytearray(raw)
+    struct.pack_into("<Q", buf, first + 8 + 20 * ntags, first)
+    path = tmp_path / "loop.tif"
+    path.write_bytes(bytes(buf))
+    with pytest.raises(ScanImageError, match="loops back"):
+        read_scan(path)
+
+
+@FUZZ
+@given(st.text())
+def test_matlab_values_never_raise(text):
+    parse_matlab_value(text)
+    parse_matlab_lines(text)
+    parse_matlab_lines(f"SI.a.b = {text}\nSI.a = {text}")
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    max_leaves=20,
+)
+
+
+@FUZZ
+@given(_json)
+def test_json_decoding_never_raises(value):
+    decode_json(value)
+    decode_json({"_ArrayType_": "double", "_ArrayData_": value})
+    text = json.dumps(value)
+    parse_description(text)
+    parse_description("{" * 3000)
+
+
+@FUZZ
+@given(st.text(), st.sampled_from(["frameNumbers", "frameTimestamps_sec", "epoch"]))
+def test_descriptions_never_raise(text, key):
+    parse_description(text)
+    number = read_number(text, key)
+    assert number is None or isinstance(number, float)
+
+
+def test_unpadded_description_reads(write):
+    """A description slot without its space padding still reads (count = text + NUL)."""
+    written = write(ScanSpec(num_frames=2, description_slot=400))
+    raw = bytearray(written.paths[0].read_bytes())
+    at = raw.index(b"frameNumbers = 2")
+    end = raw.index(b"\0", at)
+    raw[at : end] = raw[at:end].replace(b"  ", b"\n\n")
+    path = written.paths[0]
+    path.write_bytes(bytes(raw))
+    scan = read_scan(path)
+    assert scan.frame_numbers().tolist() == [1, 2]
+    assert not math.isnan(scan.frame_timestamps()[1])
+    np.testing.assert_array_equal(scan[0], written.fields[0].data.transpose(2, 3, 1, 0))
