@@ -29,7 +29,7 @@ def seeds() -> Path:
     corpus = WORK / "corpus"
     corpus.mkdir()
     specs = {
-        "plain": ScanSpec(num_frames=2, channels=(1, 2), strips_per_page=2, description_slot=300),
+        "plain": ScanSpec(num_frames=2, channels=(1, 2), strips_per_page=2, description_slot=400),
         "mroi": ScanSpec(
             rois=(
                 RoiSpec(pixels_xy=(8, 4)),
@@ -37,7 +37,7 @@ def seeds() -> Path:
             ),
             num_frames=2,
             header_format="json",
-            description_slot=300,
+            description_slot=400,
         ),
     }
     for name, spec in specs.items():

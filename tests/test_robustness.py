@@ -108,7 +108,9 @@ def test_two_acquisitions_and_a_plain_tiff_open_separately(write, tmp_path):
     everything = [*first.paths, *second.paths, plain]
     with pytest.raises(NotScanImageError, match=r"plain\.tif: classic"):
         read_scan(everything)
-    with pytest.raises(MixedAcquisitionError, match=r"scan_00002_00001\.tif: its ScanImage header"):
+    with pytest.raises(
+        MixedAcquisitionError, match=r"scan_00002_00001\.tif: its ScanImage header"
+    ):
         read_scan(everything[:-1])
     with pytest.warns(ScanImageWarning, match=r"left out: .*plain\.tif"):
         scans = read_scans(everything)

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 import dask.array as da
 import numpy as np
 
+from napari_scanimage.scan.mosaic import Mosaic
+
 if TYPE_CHECKING:
     from napari_scanimage.scan.scan import Scan
 
-__all__ = ["FieldArray", "field_to_dask"]
+__all__ = ["FieldArray", "MosaicArray", "field_to_dask", "mosaic_to_dask"]
 
 
 class FieldArray:
@@ -73,5 +75,61 @@ def field_to_dask(
         asarray=False,
         fancy=False,
         meta=np.empty((0, 0, 0), dtype=scan.dtype),
+    )
+    return dask_array
+
+
+class MosaicArray:
+    """A numpy-like ``(frames, [z,] y, x)`` stitched view of one channel.
+
+    Has a z axis when the scan has several depths.  Each read assembles the
+    requested frames from their fields; nothing is cached.
+    """
+
+    def __init__(self, scan: Scan, channel: int, mosaic: Mosaic | None = None) -> None:
+        self.scan = scan
+        self.channel = channel
+        self.mosaic = mosaic or Mosaic.of(scan)
+        depth_axis = (len(self.mosaic.depths),) if scan.num_scanning_depths > 1 else ()
+        self.shape = (scan.num_frames, *depth_axis, *self.mosaic.shape)
+        self.dtype = scan.dtype
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key: object) -> np.ndarray:
+        """Read a block; frames, depths, rows and columns each take an int or a slice."""
+        parts = key if isinstance(key, tuple) else (key,)
+        parts = parts + (slice(None),) * (self.ndim - len(parts))
+        frames = np.arange(self.shape[0])[parts[0]]
+        depth_key = parts[1] if self.ndim == 4 else slice(None)
+        depths = np.array(self.mosaic.depths)[depth_key]
+        canvas = np.zeros((np.size(frames), np.size(depths), *self.mosaic.shape), dtype=self.dtype)
+        for zi, depth in enumerate(np.atleast_1d(depths)):
+            images = {
+                place.field: self.scan.read_field(
+                    place.field, channels=[self.channel], frames=np.atleast_1d(frames)
+                )[:, 0]
+                for place in self.mosaic.placements.get(int(depth), [])
+            }
+            self.mosaic.paste(int(depth), images, canvas[:, zi])
+        result = canvas[:, :, parts[-2], parts[-1]]
+        if np.ndim(depths) == 0 or self.ndim == 3:
+            result = result[:, 0]
+        if np.ndim(frames) == 0:
+            result = result[0]
+        return np.asarray(result)
+
+
+def mosaic_to_dask(scan: Scan, channel: int = 0, mosaic: Mosaic | None = None) -> da.Array:
+    """Dask array of the stitched mosaic of one channel, one chunk per frame and depth."""
+    array = MosaicArray(scan, channel, mosaic)
+    chunks = (1, *(1,) * (array.ndim - 3), *array.shape[-2:])
+    dask_array: da.Array = da.from_array(  # type: ignore[no-untyped-call]
+        array,
+        chunks=chunks,
+        name=f"scanimage-mosaic-c{channel}-{uuid.uuid4().hex}",
+        lock=False,
+        asarray=False,
+        fancy=False,
+        meta=np.empty((0,) * array.ndim, dtype=scan.dtype),
     )
     return dask_array

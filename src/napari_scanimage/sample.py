@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 __all__ = ["SAMPLE_SPEC", "write_sample_scan"]
 
 # Three ROIs over two depths, two channels: two strips that touch (so joining
-# has something to join) and a small ROI elsewhere, imaged at both depths.
+# has something to join) and a small ROI elsewhere, imaged at both depths, all
+# sampling one continuous "tissue" so the stitched mosaic is seamless once
+# trimmed and phase-corrected.
 SAMPLE_SPEC = ScanSpec(
     version=2021,
     rois=(
@@ -26,7 +28,10 @@ SAMPLE_SPEC = ScanSpec(
     zs=(0.0, 40.0),
     flyback_frames=1,
     num_frames=30,
-    content="cells",
+    content="tissue",
+    # flaws to find with the panel's QC tools: a scan-phase comb, dim edge columns
+    scan_phase=1.5,
+    edge_columns=3,
 )
 
 

@@ -102,10 +102,19 @@ class ScanSpec:
         Global page index (in the first file) whose slot is 1064 bytes longer.
     seed : int
         Seed of ``np.random.default_rng``.
-    content : {'random', 'cells'}
+    scan_phase : float
+        Bidirectional scan-phase error to simulate: odd page rows of every ROI
+        are written displaced right by this many pixels (linear interpolation,
+        edge values repeated); the truth stays unshifted.
+    content : {'random', 'cells', 'tissue'}
         Pixel truth: uniform noise over the dtype's range (catches any misplaced
-        byte), or blob-shaped "cells" whose brightness changes over time (for
-        demos and napari's sample data).
+        byte); blob-shaped "cells" whose brightness changes over time, drawn
+        independently in each ROI; or "tissue": one field of such cells per
+        depth, sampled by every ROI at its own position, so touching ROIs show
+        continuous tissue across their seam (for stitching checks and demos).
+    edge_columns : int
+        Columns at both sides of every ROI recorded dim, as the resonant
+        turnaround leaves them when they are not trimmed ('cells'/'tissue').
     """
 
     version: str | int = 2021
@@ -135,7 +144,9 @@ class ScanSpec:
     strips_per_page: int = 1
     irregular_page: int | None = None
     seed: int = 0
-    content: Literal["random", "cells"] = "random"
+    content: Literal["random", "cells", "tissue"] = "random"
+    scan_phase: float = 0.0
+    edge_columns: int = 0
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -602,6 +613,62 @@ def _page(
     return blob, next_ifd
 
 
+def _displace_odd_rows(block: npt.NDArray[Any], y0: int, shift: float) -> npt.NDArray[Any]:
+    """What a mistimed bidirectional scan records: odd page rows moved right by ``shift``."""
+    out = block.copy()
+    x = np.arange(block.shape[1], dtype=np.float64)
+    for row in range((y0 + 1) % 2, block.shape[0], 2):
+        moved = np.interp(x - shift, x, block[row].astype(np.float64))
+        out[row] = np.rint(moved).astype(block.dtype)
+    return out
+
+
+@dataclass(frozen=True)
+class _Tissue:
+    """Cells at fixed scan-angle positions of one depth, with shared activity traces."""
+
+    centres: npt.NDArray[np.float64]  # (cells, 2) x, y in degrees
+    radius: npt.NDArray[np.float64]  # degrees
+    activity: npt.NDArray[np.float64]  # (frames, cells)
+    noise: np.random.Generator
+    channels: int
+
+    @classmethod
+    def make(cls, rng: np.random.Generator, spec: ScanSpec, channels: int) -> _Tissue:
+        lows = [(r.center_xy[i] - r.size_xy[i] / 2) for r in spec.rois for i in (0, 1)]
+        highs = [(r.center_xy[i] + r.size_xy[i] / 2) for r in spec.rois for i in (0, 1)]
+        x0, y0, x1, y1 = min(lows[0::2]), min(lows[1::2]), max(highs[0::2]), max(highs[1::2])
+        pixel = min(r.size_xy[0] / r.pixels_xy[0] for r in spec.rois)
+        count = max(5, int((x1 - x0) * (y1 - y0) / (20 * pixel) ** 2))
+        centres = np.column_stack([rng.uniform(x0, x1, count), rng.uniform(y0, y1, count)])
+        spikes = rng.random((spec.num_frames, count)) < 0.08
+        activity = np.zeros((spec.num_frames, count))
+        for t in range(spec.num_frames):
+            activity[t] = (activity[t - 1] * 0.7 if t else 0) + spikes[t]
+        return cls(centres, rng.uniform(2.0, 4.5, count) * pixel, activity, rng, channels)
+
+    def render(self, roi: RoiSpec, frames: int, dtype: np.dtype[Any]) -> npt.NDArray[Any]:
+        """The ROI's movie ``(frames, channels, height, width)``, sampled at its pixel centres."""
+        width, height = roi.pixels_xy
+        (cx, cy), (sx, sy) = roi.center_xy, roi.size_xy
+        xs = cx - sx / 2 + (np.arange(width) + 0.5) * sx / width
+        ys = cy - sy / 2 + (np.arange(height) + 0.5) * sy / height
+        dx = (xs[None, :] - self.centres[:, 0, None]) / self.radius[:, None]
+        dy = (ys[None, :] - self.centres[:, 1, None]) / self.radius[:, None]
+        blobs = np.exp(-0.5 * dy[:, :, None] ** 2) * np.exp(-0.5 * dx[:, None, :] ** 2)
+        movie = np.empty((frames, self.channels, height, width))
+        for c in range(self.channels):
+            traces = (
+                400.0 + 1500.0 * self.activity[:frames]
+                if c == 0
+                else np.full((frames, len(self.radius)), 900.0)
+            )
+            movie[:, c] = np.einsum("tk,khw->thw", traces, blobs) + 80.0
+        movie += self.noise.normal(0.0, 40.0, movie.shape)
+        info = np.iinfo(dtype)
+        return np.clip(movie, max(info.min, 0), info.max).astype(dtype)
+
+
 def _cells_movie(
     rng: np.random.Generator, frames: int, nch: int, height: int, width: int, dtype: np.dtype[Any]
 ) -> npt.NDArray[Any]:
@@ -672,16 +739,23 @@ def write_scan(
         values = rng.integers(int(info.min), int(info.max), shape, endpoint=True)
         return values.astype(dtype)
 
+    tissues = [_Tissue.make(rng, spec, nch) for _ in spec.zs] if spec.content == "tissue" else []
     fields: list[TruthField] = []
     for d, (indices, y0s) in enumerate(zip(plan.depth_rois, plan.depth_y0, strict=True)):
         for i, y0 in zip(indices, y0s, strict=True):
             roi = spec.rois[i]
             width, height = roi.pixels_xy
             frames = spec.num_frames if keep_truth else 0
-            if spec.content == "cells":
+            if spec.content == "tissue":
+                data = tissues[d].render(roi, frames, dtype)
+            elif spec.content == "cells":
                 data = _cells_movie(rng, frames, nch, height, width, dtype)
             else:
                 data = randint((frames, nch, height, width))
+            if spec.edge_columns and spec.content != "random":
+                dim = data[..., : spec.edge_columns], data[..., -spec.edge_columns :]
+                for edge in dim:
+                    edge //= 4
             fields.append(
                 TruthField(
                     depth_index=d,
@@ -724,7 +798,10 @@ def write_scan(
                 frame, depth = divmod(plane, plan.pages_per_volume)
             for f in fields:
                 if f.depth_index == depth:
-                    out[f.y0 : f.y0 + f.height, : f.width] = f.data[frame, channel]
+                    block = f.data[frame, channel]
+                    if spec.scan_phase:
+                        block = _displace_odd_rows(block, f.y0, spec.scan_phase)
+                    out[f.y0 : f.y0 + f.height, : f.width] = block
         return out
 
     per_file = (spec.frames_per_file or plan.num_pages) * nch

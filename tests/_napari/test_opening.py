@@ -34,8 +34,11 @@ def viewer(make_napari_viewer):
 @pytest.fixture
 def notes(monkeypatch):
     said = []
-    monkeypatch.setattr(_reader, "_notify", lambda message, severity="info", actions=None: said.append(
-        (message, actions or [])))  # fmt: skip
+
+    def notify(message, severity="info", actions=None):
+        said.append((message, actions or []))
+
+    monkeypatch.setattr(_reader, "_notify", notify)
     return said
 
 

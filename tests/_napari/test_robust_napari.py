@@ -17,10 +17,11 @@ from napari_scanimage.testing import RoiSpec, ScanSpec
 @pytest.fixture
 def notes(monkeypatch):
     said = []
-    monkeypatch.setattr(
-        _reader, "_notify", lambda message, severity="info", actions=None: said.append(
-            (severity, message))
-    )  # fmt: skip
+
+    def notify(message, severity="info", actions=None):
+        said.append((severity, message))
+
+    monkeypatch.setattr(_reader, "_notify", notify)
     return said
 
 
@@ -53,9 +54,7 @@ def test_a_list_of_two_acquisitions_gives_two_sets_of_layers(write, notes):
 
 
 def fingerprints(paths):
-    return [
-        (hashlib.sha256(p.read_bytes()).hexdigest(), os.stat(p).st_mtime_ns) for p in paths
-    ]
+    return [(hashlib.sha256(p.read_bytes()).hexdigest(), os.stat(p).st_mtime_ns) for p in paths]
 
 
 def test_viewer_and_widget_leave_the_files_untouched(make_napari_viewer, write):

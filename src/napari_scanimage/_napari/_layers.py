@@ -70,6 +70,17 @@ def z_step(scan: Scan) -> float | None:
     return None
 
 
+def z_axis(scan: Scan, depth_index: int) -> tuple[float, float, str]:
+    """(scale, coordinate, unit) of a depth on the layers' z axis.
+
+    z is in µm when the depths are evenly spaced, else in plane numbers.
+    """
+    step = z_step(scan)
+    if step is None:
+        return 1.0, float(depth_index), ""
+    return step, scan.scanning_depths[depth_index], "µm"
+
+
 def estimate_contrast(array: da.Array, samples: int = CONTRAST_SAMPLES) -> tuple[float, float]:
     """Robust display range from a few frames spread over the recording.
 
@@ -106,12 +117,11 @@ def placement(scan: Scan, group: LayerGroup) -> dict[str, Any]:
     labels = ["frame", "y", "x"]
     units = ["", "µm", "µm"]
     if scan.num_scanning_depths > 1:
-        # z in µm when the depths are evenly spaced, else in plane numbers
-        step = z_step(scan)
-        scale.insert(1, 1.0 if step is None else step)
-        translate.insert(1, float(first.depth_index) if step is None else first.depth)
+        z_scale, z, z_unit = z_axis(scan, first.depth_index)
+        scale.insert(1, z_scale)
+        translate.insert(1, z)
         labels.insert(1, "z")
-        units.insert(1, "" if step is None else "µm")
+        units.insert(1, z_unit)
     return {"scale": scale, "translate": translate, "axis_labels": labels, "units": units}
 
 
@@ -167,3 +177,97 @@ def layer_data(
                 kwargs["contrast_limits"] = estimate_contrast(data)
             layers.append((data, kwargs, "image"))
     return layers
+
+
+def mosaic_layer_data(
+    scan: Scan,
+    *,
+    fields: Sequence[int] | None = None,
+    channels: Sequence[int] | None = None,
+    contrast: bool = True,
+) -> list[tuple[da.Array, dict[str, Any], str]]:
+    """One stitched layer per channel: every field pasted at its µm position."""
+    from napari_scanimage.lazy import mosaic_to_dask  # noqa: PLC0415
+    from napari_scanimage.scan.mosaic import Mosaic  # noqa: PLC0415
+
+    mosaic = Mosaic.of(scan, None if fields is None else list(fields))
+    dy, dx = mosaic.pixel_size_um
+    y0, x0 = mosaic.top_left_um
+    scale: list[float] = [1.0, dy, dx]
+    translate: list[float] = [0.0, y0 + dy / 2, x0 + dx / 2]
+    labels, units = ["frame", "y", "x"], ["", "µm", "µm"]
+    if scan.num_scanning_depths > 1:
+        z_scale, z, z_unit = z_axis(scan, mosaic.depths[0])
+        scale.insert(1, z_scale)
+        translate.insert(1, z)
+        labels.insert(1, "z")
+        units.insert(1, z_unit)
+    layers = []
+    for channel in range(scan.num_channels) if channels is None else channels:
+        data = mosaic_to_dask(scan, channel, mosaic)
+        layers.append(
+            (
+                data,
+                {
+                    "name": f"{_stem(scan)} · mosaic · ch {scan.channels[channel]}",
+                    "colormap": CHANNEL_COLORMAPS[
+                        min(scan.channels[channel] - 1, len(CHANNEL_COLORMAPS) - 1)
+                    ],
+                    "blending": "additive",
+                    "multiscale": False,
+                    "scale": scale,
+                    "translate": translate,
+                    "axis_labels": labels,
+                    "units": units,
+                    "metadata": {
+                        METADATA_KEY: {
+                            "files": scan.filenames,
+                            "mosaic": True,
+                            "fields": [
+                                p.field for d in mosaic.depths for p in mosaic.placements[d]
+                            ],
+                            "channel": channel,
+                        },
+                        "header": scan.metadata,
+                    },
+                },
+                "image",
+            )
+        )
+        if contrast:
+            layers[-1][1]["contrast_limits"] = estimate_contrast(data)
+    return layers
+
+
+def outline_layer_data(
+    scan: Scan, fields: Sequence[int] | None = None
+) -> tuple[Any, dict[str, Any], str]:
+    """A shapes layer outlining every ROI (each part of joined fields) with its name.
+
+    With several depths each outline sits on its own z plane, so only the ROIs
+    of the depth shown are drawn.
+    """
+    rectangles, names = [], []
+    deep = scan.num_scanning_depths > 1
+    for f in (scan.fields[i] for i in (range(scan.num_fields) if fields is None else fields)):
+        dy, dx = f.pixel_size_um
+        z = [z_axis(scan, f.depth_index)[1]] if deep else []
+        for name, xs in zip(f.roi_names, f.output_xslices, strict=True):
+            top, left = f.top_left_um[0], f.top_left_um[1] + xs.start * dx
+            bottom, right = top + f.height * dy, f.top_left_um[1] + xs.stop * dx
+            corners = [[top, left], [top, right], [bottom, right], [bottom, left]]
+            rectangles.append(np.array([[*z, *corner] for corner in corners]))
+            names.append(name)
+    units = [z_axis(scan, 0)[2], "µm", "µm"] if deep else ["µm", "µm"]
+    kwargs = {
+        "name": f"{_stem(scan)} · ROI outlines",
+        "shape_type": "rectangle",
+        "edge_color": "yellow",
+        "face_color": "transparent",
+        "edge_width": 1.0,
+        "features": {"roi": names},
+        "text": {"string": "{roi}", "color": "yellow", "size": 10, "anchor": "upper_left"},
+        "metadata": {METADATA_KEY: {"files": scan.filenames, "outlines": True}},
+        "units": units,
+    }
+    return rectangles, kwargs, "shapes"

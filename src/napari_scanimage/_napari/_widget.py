@@ -12,7 +12,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from magicgui.types import FileDialogMode
-from magicgui.widgets import CheckBox, Container, FileEdit, Label, PushButton, Select, SpinBox
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FileEdit,
+    FloatSpinBox,
+    Label,
+    PushButton,
+    Select,
+    SpinBox,
+)
 
 from napari_scanimage._napari._layers import (
     METADATA_KEY,
@@ -20,15 +30,20 @@ from napari_scanimage._napari._layers import (
     estimate_contrast,
     layer_data,
     layer_groups,
+    mosaic_layer_data,
+    outline_layer_data,
 )
 from napari_scanimage._napari._preferences import set_default_reader
 from napari_scanimage.errors import ScanImageError
 from napari_scanimage.scan.fields import Trim
 from napari_scanimage.scan.scan import Scan, read_scan
+from napari_scanimage.scan.seams import check_seams
 from napari_scanimage.summary import format_short_summary, summarize
 
 if TYPE_CHECKING:
     import napari
+
+    from napari_scanimage.scan.phase import PhaseOption
 
 __all__ = ["ScanImageWidget"]
 
@@ -39,6 +54,16 @@ MAX_TRIM = 4096
 def _key(group: LayerGroup, channel: int) -> LayerKey:
     first = group.fields[0]
     return (first.roi_ids, first.depth_index, channel)
+
+
+def _edge_hint(contrast: float) -> str:
+    # Tissue alone moves the ratio by about +-30 % (measured 0.8-1.34 on synthetic
+    # tissue); untrimmed turnaround edges give 0.2-0.3.
+    if contrast < 0.7:
+        return " (dim edges: trim more)"
+    if contrast > 1.4:
+        return " (bright edges: trim more)"
+    return ""
 
 
 class ScanImageWidget(Container):
@@ -64,6 +89,17 @@ class ScanImageWidget(Container):
             side: SpinBox(label=f"Trim {side}", min=0, max=MAX_TRIM, value=0)
             for side in ("left", "right", "top", "bottom")
         }
+        self._phase = CheckBox(text="Correct bidirectional scan phase", value=False, label="")
+        self._phase_info = Label(value="", label="Phase (px)")
+        self._phase_field = ComboBox(label="Set phase of", choices=self._field_choices)
+        self._phase_value = FloatSpinBox(label="to (px)", min=-20.0, max=20.0, step=0.05)
+        self._phase_set = PushButton(text="Set offset", label="")
+        self._phase_overrides: dict[int, float] = {}
+        self._mosaic = CheckBox(text="Stitched mosaic (one layer per channel)", label="")
+        self._outlines = CheckBox(text="Show ROI outlines", value=False, label="")
+        self._seams = PushButton(text="Check seams", label="")
+        self._seams_info = Label(value="", label="Seams")
+        self._outline_layer: Any = None
         self._default_reader = PushButton(
             text="Open ScanImage files with this plugin by default", label=""
         )
@@ -76,12 +112,24 @@ class ScanImageWidget(Container):
                 self._channels,
                 self._join,
                 *self._trims.values(),
+                self._phase,
+                self._phase_info,
+                self._phase_field,
+                self._phase_value,
+                self._phase_set,
+                self._mosaic,
+                self._outlines,
+                self._seams,
+                self._seams_info,
                 self._default_reader,
             ]
         )
+        self._phase_set.changed.connect(self._set_phase_override)
+        self._seams.changed.connect(self._check_seams)
         self._default_reader.changed.connect(self._set_default_reader)
         self._open.changed.connect(self._open_files)
-        for widget in (self._fields, self._channels, self._join, *self._trims.values()):
+        options = (self._fields, self._channels, self._join, *self._trims.values())
+        for widget in (*options, self._phase, self._mosaic, self._outlines):
             widget.changed.connect(self._on_option_changed)
         viewer.layers.events.inserted.connect(self._on_layer_inserted)
         viewer.layers.events.removed.connect(self._on_layer_removed)
@@ -94,11 +142,8 @@ class ScanImageWidget(Container):
         if self._scan is None:
             return []
         return [
-            (
-                f"{f.index + 1}: {' + '.join(f.roi_names)} "
-                f"({f.height}x{f.width}, z {f.depth:g} µm)",
-                f.index,
-            )
+            # Labels must not change with trims: Qt lists keep a selection by label.
+            (f"{f.index + 1}: {' + '.join(f.roi_names)} (z {f.depth:g} µm)", f.index)
             for f in self._scan.fields
         ]
 
@@ -211,8 +256,14 @@ class ScanImageWidget(Container):
         if self._quiet or self._base is None:
             return
         join_changed = self._scan is None or self._join.value != self._scan.join_contiguous
+        if join_changed:
+            self._phase_overrides = {}
         try:
-            scan = self._base.with_options(join_contiguous=self._join.value, trim=self.trim)
+            scan = self._base.with_options(
+                join_contiguous=self._join.value,
+                trim=self.trim,
+                fix_scan_phase=self._phase_option(),
+            )
         except ScanImageError as exc:
             self._show_error(exc)
             return
@@ -220,6 +271,7 @@ class ScanImageWidget(Container):
             self._carry_field_selection(scan)
         self._scan = scan
         self._summary.value = format_short_summary(summarize(scan))
+        self._phase_info.value = self._phase_text(scan)
         self._sync_layers()
 
     def _carry_field_selection(self, scan: Scan) -> None:
@@ -244,6 +296,58 @@ class ScanImageWidget(Container):
         finally:
             self._quiet = False
 
+    # -- quality control ------------------------------------------------------------
+
+    def _phase_option(self) -> PhaseOption:
+        """Off, or estimated per ROI with the user's overrides on top."""
+        if not self._phase.value:
+            return False
+        return dict(self._phase_overrides) if self._phase_overrides else True
+
+    def _phase_text(self, scan: Scan) -> str:
+        if not self._phase.value:
+            return "not corrected"
+        lines = []
+        for f in scan.fields:
+            offsets = ", ".join(f"{o:+.2f}" for o in scan.scan_phase(f.index))
+            mark = " (set)" if f.index in self._phase_overrides else ""
+            lines.append(f"field {f.index + 1}: {offsets}{mark}")
+        return "\n".join(lines)
+
+    def _set_phase_override(self) -> None:
+        field = self._phase_field.value
+        if field is None or self._scan is None:
+            return
+        self._phase_overrides[int(field)] = float(self._phase_value.value)
+        self._quiet = True
+        try:
+            self._phase.value = True
+        finally:
+            self._quiet = False
+        self._on_option_changed()
+
+    def _check_seams(self) -> None:
+        if self._scan is None:
+            return
+        joined = self._scan.with_options(join_contiguous=True)
+        seams = check_seams(joined)
+        if not seams:
+            self._seams_info.value = "no touching ROIs"
+            return
+        self._seams_info.value = "\n".join(
+            f"{s.left} | {s.right} (z {joined.fields[s.field].depth:g}): step x{s.ratio:.2f}, "
+            f"edges x{s.edge_contrast:.2f}{_edge_hint(s.edge_contrast)}"
+            for s in seams
+        )
+
+    def _sync_outlines(self, fields: list[int]) -> None:
+        if self._outline_layer is not None and self._outline_layer in self._viewer.layers:
+            self._viewer.layers.remove(self._outline_layer)
+        self._outline_layer = None
+        if self._outlines.value and self._scan is not None and fields:
+            data, kwargs, _ = outline_layer_data(self._scan, fields)
+            self._outline_layer = self._viewer.add_shapes(data, **kwargs)
+
     def _sync_layers(self) -> None:
         """Add, update in place, or remove layers to match the widget's choices."""
         scan = self._scan
@@ -252,13 +356,17 @@ class ScanImageWidget(Container):
         fields = sorted(self._fields.value)
         channels = sorted(self._channels.value)
         wanted: dict[LayerKey, tuple[Any, dict[str, Any], str]] = {}
-        groups = layer_groups(scan, fields)
-        for (data, kwargs, kind), (group, channel) in zip(
-            layer_data(scan, fields=fields, channels=channels, contrast=False),
-            [(g, c) for g in groups for c in channels],
-            strict=True,
-        ):
-            wanted[_key(group, channel)] = (data, kwargs, kind)
+        if self._mosaic.value and fields:
+            mosaics = mosaic_layer_data(scan, fields=fields, channels=channels, contrast=False)
+            wanted = {((), -1, c): mosaic for c, mosaic in zip(channels, mosaics, strict=True)}
+        else:
+            groups = layer_groups(scan, fields)
+            for (data, kwargs, kind), (group, channel) in zip(
+                layer_data(scan, fields=fields, channels=channels, contrast=False),
+                [(g, c) for g in groups for c in channels],
+                strict=True,
+            ):
+                wanted[_key(group, channel)] = (data, kwargs, kind)
         self._quiet = True
         try:
             for key in [k for k in self._layers if k not in wanted]:
@@ -268,7 +376,7 @@ class ScanImageWidget(Container):
             for key, (data, kwargs, _) in wanted.items():
                 layer = self._layers.get(key)
                 if layer is None or layer not in self._viewer.layers:
-                    kwargs["contrast_limits"] = estimate_contrast(data)
+                    kwargs.setdefault("contrast_limits", estimate_contrast(data))
                     self._layers[key] = self._viewer.add_image(data, **kwargs)
                     continue
                 layer.data = data
@@ -276,5 +384,6 @@ class ScanImageWidget(Container):
                 layer.translate = kwargs["translate"]
                 layer.name = kwargs["name"]
                 layer.metadata = kwargs["metadata"]
+            self._sync_outlines(fields)
         finally:
             self._quiet = False

@@ -56,10 +56,13 @@ def read_number(text: str, key: str) -> float | None:
     >>> read_number('{"frameNumbers": 3}', "frameNumbers")
     3.0
     """
-    match = re.search(rf'"?\b{re.escape(key)}"?\s*[=:]\s*([-+0-9.eE]+|[-+]?Inf|NaN)', text)
+    match = re.search(
+        rf'"?\b{re.escape(key)}"?\s*[=:]\s*"?([-+]?_?Inf_?|_?NaN_?|[-+0-9.eE]+)', text
+    )
     if match is None:
         return None
+    token = match.group(1).replace("_", "")  # JSON headers spell infinity "_Inf_"
     try:
-        return float(match.group(1))
+        return float(token)
     except ValueError:
         return None

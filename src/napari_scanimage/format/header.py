@@ -153,6 +153,15 @@ class ScanImageHeader:
             msg = f"the ScanImage header lacks {dotted}"
             raise ScanImageFileError(self.path, msg) from None
 
+    def number(self, dotted: str, default: float = math.nan) -> float:
+        """A numeric FrameData value, or ``default`` when absent or not a number."""
+        value = lookup(self.frame_data, dotted, None)
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return default
+        return float(value)
+
     def has(self, dotted: str) -> bool:
         """Whether FrameData holds ``dotted``."""
         return lookup(self.frame_data, dotted, None) is not None

@@ -8,6 +8,7 @@ of IFDs instead of walking all of them (see ``page_index``).
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -122,7 +123,10 @@ class TiffFileHandle:
             msg = f"cannot open for reading ({exc.strerror})"
             raise NotScanImageError(self.path, msg) from exc
         try:
-            self.size = os.fstat(self.fd).st_size
+            status = os.fstat(self.fd)
+            if stat.S_ISDIR(status.st_mode):
+                raise NotScanImageError(self.path, "is a folder, not a file")
+            self.size = status.st_size
             self.first_ifd = self._read_header()
         except BaseException:
             os.close(self.fd)
@@ -225,7 +229,14 @@ class TiffFileHandle:
         height = self._scalar(tags, IMAGE_LENGTH, 0)
         offsets = self.tag_values(tags[STRIP_OFFSETS])
         counts = self.tag_values(tags[STRIP_BYTE_COUNTS])
-        if width <= 0 or height <= 0 or len(offsets) == 0 or len(offsets) != len(counts):
+        bad_values = len(offsets) and (offsets.min() < 0 or counts.min() < 0)
+        if (
+            width <= 0
+            or height <= 0
+            or len(offsets) == 0
+            or len(offsets) != len(counts)
+            or bad_values
+        ):
             raise NotScanImageError(self.path, f"{where} has a malformed image size")
         nbytes = width * height * dtype.itemsize
         contiguous = np.array_equal(offsets[1:], offsets[:-1] + counts[:-1])

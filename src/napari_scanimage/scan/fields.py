@@ -8,11 +8,14 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from napari_scanimage.errors import ScanImageError
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-__all__ = ["Field", "RoiPlacement", "Trim", "rois_at_depth"]
+from napari_scanimage.errors import FieldSizeMismatchError, ScanImageError
+
+__all__ = ["Field", "RoiPlacement", "Trim", "common_size", "rois_at_depth"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +135,19 @@ class Field:
     def with_index(self, index: int) -> Field:
         """The same field under another number."""
         return replace(self, index=index)
+
+
+def common_size(fields: Sequence[Field]) -> tuple[int, int]:
+    """The (height, width) all ``fields`` share; fields of different sizes can't stack."""
+    sizes = sorted({(f.height, f.width) for f in fields})
+    if len(sizes) > 1:
+        listing = ", ".join(f"field {f.index}: {f.height}x{f.width}" for f in fields)
+        msg = (
+            f"fields of different sizes cannot be stacked ({listing}); "
+            "index one field at a time, e.g. scan[0]"
+        )
+        raise FieldSizeMismatchError(msg)
+    return sizes[0]
 
 
 def _as_list(value: Any) -> list[Any]:

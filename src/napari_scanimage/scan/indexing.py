@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from napari_scanimage.errors import ScanImageIndexError
+from napari_scanimage.scan.fields import common_size
 
-__all__ = ["AXES", "AxisIndex", "normalize_axis", "split_key"]
+if TYPE_CHECKING:
+    from napari_scanimage.scan.fields import Field
+    from napari_scanimage.scan.scan import Scan
+
+__all__ = ["AXES", "AxisIndex", "normalize_axis", "select", "split_key"]
 
 AXES = ("fields", "y", "x", "channels", "frames")
 
@@ -101,3 +106,44 @@ def _wrap(values: np.ndarray, length: int, axis: str) -> np.ndarray:
         msg = f"{axis}: index {int(values[bad][0])} is out of range for length {length}"
         raise ScanImageIndexError(msg)
     return np.where(values < 0, values + length, values)
+
+
+def select(scan: Scan, key: Any) -> np.ndarray:
+    """Read ``scan[key]``: each axis resolved alone, fields read by ``read_field``."""
+    fkey, ykey, xkey, ckey, tkey = split_key(key)
+    fsel = normalize_axis(fkey, scan.num_fields, AXES[0])
+    chosen = [scan.fields[i] for i in fsel.values]
+    height, width = common_size(chosen or scan.fields[:1])
+    ysel = normalize_axis(ykey, height, AXES[1])
+    xsel = normalize_axis(xkey, width, AXES[2])
+    csel = normalize_axis(ckey, scan.num_channels, AXES[3])
+    tsel = normalize_axis(tkey, scan.num_frames, AXES[4])
+    out = np.empty(
+        (len(chosen), len(tsel.values), len(csel.values), len(ysel.values), len(xsel.values)),
+        dtype=scan.dtype,
+    )
+    for i, f in enumerate(chosen):
+        _read_selection(scan, f, csel, tsel, ysel, xsel, out[i])
+    result = out.transpose(0, 3, 4, 2, 1)  # (F, T, C, Y, X) -> (F, Y, X, C, T)
+    drop = tuple(0 if sel.drop else slice(None) for sel in (fsel, ysel, xsel, csel, tsel))
+    return result[drop]
+
+
+def _read_selection(
+    scan: Scan,
+    f: Field,
+    csel: AxisIndex,
+    tsel: AxisIndex,
+    ysel: AxisIndex,
+    xsel: AxisIndex,
+    out: np.ndarray,
+) -> None:
+    """One field's selection: the bounding box read directly, then picked if sparse."""
+    if out.size == 0:
+        return
+    rows, cols = ysel.bounds, xsel.bounds
+    if ysel.is_contiguous and xsel.is_contiguous:
+        scan.read_field(f.index, csel.values, tsel.values, rows, cols, out=out)
+        return
+    box = scan.read_field(f.index, csel.values, tsel.values, rows, cols)
+    out[...] = box[:, :, ysel.values - rows.start][:, :, :, xsel.values - cols.start]

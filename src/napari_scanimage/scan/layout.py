@@ -51,11 +51,11 @@ class AcquisitionLayout:
         if not channels:
             raise ScanImageFileError(header.path, "SI.hChannels.channelSave is empty")
         average = max(1, _as_int(get("SI.hScan2D.logAverageFactor", 1)))
-        frame_rate = float(get("SI.hRoiManager.scanFrameRate", math.nan))
+        frame_rate = header.number("SI.hRoiManager.scanFrameRate")
         fast, slow, planes, flyback, per_slice = _stack_keys(header, average)
         depths = _depths(header, planes)
         if fast:
-            volume_rate = float(get("SI.hRoiManager.scanVolumeRate", math.nan))
+            volume_rate = header.number("SI.hRoiManager.scanVolumeRate")
             fps = (
                 volume_rate
                 if math.isfinite(volume_rate) and planes > 1

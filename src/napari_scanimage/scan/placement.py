@@ -82,7 +82,7 @@ def _plain_field(
     header: ScanImageHeader, depth_index: int, page_height: int, page_width: int
 ) -> RoiPlacement:
     """The whole page as one ROI, placed by its scanfield or the imaging FOV."""
-    um_per_degree = float(header.get("SI.objectiveResolution", math.nan))
+    um_per_degree = header.number("SI.objectiveResolution")
     rois = imaging_rois(header)
     found = rois_at_depth(rois[:1], 0.0, depth_index, um_per_degree) if len(rois) == 1 else []
     if found and math.isfinite(um_per_degree):
@@ -126,7 +126,11 @@ def place_fields(
     """All fields of the scan, depth by depth, in page order."""
     mroi = bool(header.get("SI.hRoiManager.mroiEnable", False))
     if mroi:
-        um_per_degree = float(header.get("SI.objectiveResolution"))
+        um_per_degree = header.number("SI.objectiveResolution")
+        if not math.isfinite(um_per_degree) or um_per_degree <= 0:
+            value = header.get("SI.objectiveResolution")  # raises, naming the key, if absent
+            msg = f"SI.objectiveResolution is {value!r}, not a positive number"
+            raise UnsupportedVersionError(header.path, msg)
         roi_dicts = imaging_rois(header)
         per_depth = [
             rois_at_depth(roi_dicts, z, d, um_per_degree) for d, z in enumerate(layout.depths)

@@ -17,20 +17,25 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from napari_scanimage.errors import (
-    FieldSizeMismatchError,
     ScanImageError,
     ScanImageWarning,
 )
-from napari_scanimage.format.descriptions import parse_description, read_number
-from napari_scanimage.scan.fields import Field, Trim
+from napari_scanimage.scan.fields import Field, Trim, common_size
 from napari_scanimage.scan.files import (
     PathsLike,
     acquisition_files,
     expand_paths,
     natural_key,
 )
-from napari_scanimage.scan.indexing import AXES, AxisIndex, normalize_axis, split_key
+from napari_scanimage.scan.frame_info import frame_description, per_frame_values
+from napari_scanimage.scan.indexing import normalize_axis, select
 from napari_scanimage.scan.layout import AcquisitionLayout
+from napari_scanimage.scan.phase import (
+    PhaseOption,
+    estimate_field_phase,
+    phase_offsets,
+    shift_odd_rows,
+)
 from napari_scanimage.scan.placement import place_fields
 from napari_scanimage.scan.source import ScanSource
 
@@ -51,6 +56,7 @@ def read_scan(
     join_contiguous: bool = False,
     *,
     trim: Trim | tuple[int, int, int, int] | None = None,
+    fix_scan_phase: PhaseOption = False,
 ) -> Scan:
     """Open a ScanImage acquisition (one file, a glob pattern, or a list of either).
 
@@ -65,6 +71,11 @@ def read_scan(
         Join ROIs of one depth that touch side by side into one field.
     trim
         Pixels cut from each ROI as ``(left, right, top, bottom)`` or a ``Trim``.
+    fix_scan_phase
+        Undo the bidirectional scan-phase offset on read: True estimates it per
+        ROI strip (see :meth:`Scan.estimate_scan_phase`), a number applies that
+        offset (pixels) everywhere; a ``{field: offset}`` mapping sets the offset
+        of those fields and estimates the others.
 
     Returns
     -------
@@ -80,7 +91,13 @@ def read_scan(
     """
     files = expand_paths(paths)
     source = ScanSource.open(files)
-    return Scan(source, dtype=dtype, join_contiguous=join_contiguous, trim=trim)
+    return Scan(
+        source,
+        dtype=dtype,
+        join_contiguous=join_contiguous,
+        trim=trim,
+        fix_scan_phase=fix_scan_phase,
+    )
 
 
 @dataclass(frozen=True)
@@ -106,8 +123,10 @@ class Scan:
         dtype: npt.DTypeLike | None = None,
         join_contiguous: bool = False,
         trim: Trim | tuple[int, int, int, int] | None = None,
+        fix_scan_phase: PhaseOption = False,
     ) -> None:
         self._source = source
+        self.fix_scan_phase: PhaseOption = fix_scan_phase
         self.header: ScanImageHeader = source.header
         self.layout = AcquisitionLayout.from_header(self.header)
         first = source.readers[0].index
@@ -149,13 +168,15 @@ class Scan:
         join_contiguous: bool | None = None,
         trim: Trim | tuple[int, int, int, int] | None = None,
         dtype: npt.DTypeLike | None = None,
+        fix_scan_phase: PhaseOption | None = None,
     ) -> Scan:
-        """The same files with other joining/trim/dtype; nothing is re-read."""
+        """The same files with other joining/trim/dtype/phase; nothing is re-read."""
         return Scan(
             self._source,
             dtype=self.dtype if dtype is None else dtype,
             join_contiguous=self.join_contiguous if join_contiguous is None else join_contiguous,
             trim=self.trim if trim is None else trim,
+            fix_scan_phase=self.fix_scan_phase if fix_scan_phase is None else fix_scan_phase,
         )
 
     # -- scanreader-compatible attributes ---------------------------------------
@@ -278,7 +299,7 @@ class Scan:
     @property
     def shape(self) -> tuple[int, int, int, int, int]:
         """``(fields, y, x, channels, frames)``; fields must share one size."""
-        height, width = self._common_size(self.fields)
+        height, width = common_size(self.fields)
         return (self.num_fields, height, width, self.num_channels, self.num_frames)
 
     @property
@@ -343,12 +364,15 @@ class Scan:
         rows: slice,
         cols: slice,
         out: np.ndarray,
+        *,
+        raw: bool = False,
     ) -> None:
         if out.size == 0:
             return
         pages = self.layout.pages(times, f.depth_index, chans)
-        for ys, xs, oys, oxs in zip(
-            f.yslices, f.xslices, f.output_yslices, f.output_xslices, strict=True
+        offsets = (0.0,) * len(f.yslices) if raw else self.scan_phase(f.index)
+        for ys, xs, oys, oxs, offset in zip(
+            f.yslices, f.xslices, f.output_yslices, f.output_xslices, offsets, strict=True
         ):
             c0, c1 = max(cols.start, oxs.start), min(cols.stop, oxs.stop)
             r0, r1 = max(rows.start, oys.start), min(rows.stop, oys.stop)
@@ -359,8 +383,46 @@ class Scan:
             target = out[
                 :, :, r0 - rows.start : r1 - rows.start, c0 - cols.start : c1 - cols.start
             ]
+            if offset:
+                # a phase shift moves pixels along the line: read the ROI's whole width
+                whole = np.empty((len(times), len(chans), r1 - r0, xs.stop - xs.start), self.dtype)
+                for ci in range(len(chans)):
+                    self._source.read(pages[:, ci], page_rows, xs, whole[:, ci])
+                shifted = shift_odd_rows(whole, offset, first_row=page_rows.start)
+                target[...] = shifted[..., page_cols.start - xs.start : page_cols.stop - xs.start]
+                continue
             for ci in range(len(chans)):
                 self._source.read(pages[:, ci], page_rows, page_cols, target[:, ci])
+
+    # -- bidirectional scan phase ----------------------------------------------------
+
+    def scan_phase(self, field: int) -> tuple[float, ...]:
+        """Offsets (pixels) undone on read for each part (ROI) of a field; 0 when off."""
+        return phase_offsets(self, field)
+
+    def estimate_scan_phase(
+        self, field: int, frames: int = 100, channel: int = 0, max_offset: int = 10
+    ) -> tuple[float, ...]:
+        """Estimate the odd/even line offset of each ROI strip of a field (pixels).
+
+        Uses the mean of ``frames`` frames spread over the recording, read
+        uncorrected; results are cached per ROI for this set of files.
+        """
+        return estimate_field_phase(self, field, frames, channel, max_offset)
+
+    @property
+    def phase_cache(self) -> dict[tuple[Any, ...], float]:
+        """Scan-phase estimates per ROI strip, shared by every view of these files."""
+        return self._source.phase_cache
+
+    def _read_raw(
+        self, depth: int, rows: slice, cols: slice, frames: np.ndarray, channel: int
+    ) -> np.ndarray:
+        """Page pixels as stored, without any correction: ``(frames, rows, cols)`` float64."""
+        out = np.empty((len(frames), rows.stop - rows.start, cols.stop - cols.start))
+        pages = self.layout.pages(frames.astype(np.int64), depth, np.array([channel]))
+        self._source.read(pages[:, 0], rows, cols, out)
+        return out
 
     def __getitem__(self, key: Any) -> np.ndarray:
         """``scan[fields, y, x, channels, frames]`` with numpy's rules on each axis.
@@ -369,57 +431,12 @@ class Scan:
         axes select independently (outer indexing, as in scanreader), unlike
         numpy's broadcasting of index arrays.
         """
-        fkey, ykey, xkey, ckey, tkey = split_key(key)
-        fsel = normalize_axis(fkey, self.num_fields, AXES[0])
-        chosen = [self.fields[i] for i in fsel.values]
-        height, width = self._common_size(chosen or self.fields[:1])
-        ysel = normalize_axis(ykey, height, AXES[1])
-        xsel = normalize_axis(xkey, width, AXES[2])
-        csel = normalize_axis(ckey, self.num_channels, AXES[3])
-        tsel = normalize_axis(tkey, self.num_frames, AXES[4])
-        out = np.empty(
-            (len(chosen), len(tsel.values), len(csel.values), len(ysel.values), len(xsel.values)),
-            dtype=self.dtype,
-        )
-        for i, f in enumerate(chosen):
-            self._read_selection(f, csel, tsel, ysel, xsel, out[i])
-        result = out.transpose(0, 3, 4, 2, 1)  # (F, T, C, Y, X) -> (F, Y, X, C, T)
-        drop = tuple(0 if sel.drop else slice(None) for sel in (fsel, ysel, xsel, csel, tsel))
-        return result[drop]
-
-    def _read_selection(
-        self,
-        f: Field,
-        csel: AxisIndex,
-        tsel: AxisIndex,
-        ysel: AxisIndex,
-        xsel: AxisIndex,
-        out: np.ndarray,
-    ) -> None:
-        if out.size == 0:
-            return
-        rows, cols = ysel.bounds, xsel.bounds
-        if ysel.is_contiguous and xsel.is_contiguous:
-            self.read_field(f.index, csel.values, tsel.values, rows, cols, out=out)
-            return
-        box = self.read_field(f.index, csel.values, tsel.values, rows, cols)
-        out[...] = box[:, :, ysel.values - rows.start][:, :, :, xsel.values - cols.start]
+        return select(self, key)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         """Each field in turn as ``(y, x, channels, frames)``, read when reached."""
         for i in range(self.num_fields):
             yield self[i]
-
-    def _common_size(self, fields: list[Field] | tuple[Field, ...]) -> tuple[int, int]:
-        sizes = sorted({(f.height, f.width) for f in fields})
-        if len(sizes) > 1:
-            listing = ", ".join(f"field {f.index}: {f.height}x{f.width}" for f in fields)
-            msg = (
-                f"fields of different sizes cannot be stacked ({listing}); "
-                "index one field at a time, e.g. scan[0]"
-            )
-            raise FieldSizeMismatchError(msg)
-        return sizes[0]
 
     # -- lazy and per-frame access ---------------------------------------------------
 
@@ -432,30 +449,22 @@ class Scan:
 
         return field_to_dask(self, field, channel, frames_per_chunk)
 
-    def _field_pages(self, field: int, channel: int = 0) -> np.ndarray:
-        f = self.fields[normalize_axis(field, self.num_fields, "fields").values[0]]
-        chan = normalize_axis(channel, self.num_channels, "channels").values
-        return self.layout.pages(np.arange(self.num_frames), f.depth_index, chan)[:, 0]
-
     def frame_timestamps(self, field: int = 0) -> np.ndarray:
         """``frameTimestamps_sec`` of each frame of a field (NaN where missing)."""
-        return self._per_frame_number(field, "frameTimestamps_sec")
+        return per_frame_values(self, field, "frameTimestamps_sec")
 
     def frame_numbers(self, field: int = 0) -> np.ndarray:
         """ScanImage's ``frameNumbers`` of each frame of a field (-1 where missing)."""
-        values = self._per_frame_number(field, "frameNumbers")
+        values = per_frame_values(self, field, "frameNumbers")
         return np.where(np.isnan(values), -1, values).astype(np.int64)
-
-    def _per_frame_number(self, field: int, key: str) -> np.ndarray:
-        pages = self._field_pages(field)
-        values = [read_number(self._source.description(int(p)), key) for p in pages]
-        return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
 
     def frame_description(self, frame: int, field: int = 0, channel: int = 0) -> dict[str, Any]:
         """All per-page values of one frame (frame numbers, timestamps, triggers, ...)."""
-        pages = self._field_pages(field, channel)
-        idx = normalize_axis(frame, len(pages), "frames").values[0]
-        return parse_description(self._source.description(int(pages[idx])))
+        return frame_description(self, frame, field, channel)
+
+    def description(self, page: int) -> str:
+        """The ImageDescription text of one page of the acquisition (global page number)."""
+        return self._source.description(page)
 
     def reopen(self) -> Scan:
         """Open the files again, to see frames (and split files) written since.

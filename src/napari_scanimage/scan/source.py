@@ -11,7 +11,7 @@ import itertools
 import json
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,8 @@ class ScanSource:
     readers: tuple[PageReader, ...]
     starts: np.ndarray
     """Global page number of each file's first page, plus the total at the end."""
+    phase_cache: dict[tuple[Any, ...], float] = field(default_factory=dict)
+    """Scan-phase estimates per ROI strip, shared by every view of these files."""
 
     @classmethod
     def open(cls, paths: list[str]) -> ScanSource:

@@ -1,0 +1,98 @@
+"""Scan-phase, mosaic, outlines and seams in the dock widget, in a real viewer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_scanimage._napari._layers import mosaic_layer_data, outline_layer_data
+from napari_scanimage._napari._widget import ScanImageWidget
+from napari_scanimage.scan.scan import read_scan
+from napari_scanimage.testing import RoiSpec, ScanSpec
+
+STRIPS = (
+    RoiSpec(name="left", center_xy=(-3.0, 0.0), size_xy=(6.0, 8.0), pixels_xy=(64, 96)),
+    RoiSpec(name="right", center_xy=(3.0, 0.0), size_xy=(6.0, 8.0), pixels_xy=(64, 96)),
+)
+
+
+@pytest.fixture
+def flawed(write):
+    spec = ScanSpec(rois=STRIPS, content="tissue", num_frames=10, scan_phase=1.5,
+                    edge_columns=3, stack="fast", zs=(0.0, 30.0))  # fmt: skip
+    return write(spec)
+
+
+@pytest.fixture
+def widget(make_napari_viewer, flawed):
+    viewer = make_napari_viewer()
+    viewer.open(str(flawed.paths[0]), plugin="napari-scanimage")
+    panel = ScanImageWidget(viewer)
+    viewer.window.add_dock_widget(panel)
+    return panel
+
+
+def test_mosaic_and_outline_layer_data(flawed):
+    scan = read_scan(flawed.paths)
+    ((mosaic, kwargs, kind),) = mosaic_layer_data(scan)
+    assert kind == "image"
+    assert mosaic.shape == (10, 2, 96, 128)  # frames, depths, and both strips on one grid
+    assert kwargs["scale"][2:] == pytest.approx([8 * 15 / 96, 6 * 15 / 64])
+    shapes, kwargs, kind = outline_layer_data(scan)
+    assert kind == "shapes"
+    assert [s.shape for s in shapes] == [(4, 3)] * 4  # z, y, x corners
+    assert kwargs["features"]["roi"] == ["left", "right", "left", "right"]
+    np.testing.assert_allclose(shapes[1][0], [0.0, -60.0, 0.0])
+    np.testing.assert_allclose(shapes[3][2], [30.0, 60.0, 90.0])
+
+
+def test_phase_correction_from_the_widget(widget):
+    viewer = widget._viewer
+    layer = viewer.layers[0]
+    raw = np.asarray(layer.data[3]).astype(float)
+    widget._phase.value = True
+    assert "field 1: +1.5" in widget._phase_info.value or "field 1: +1.4" in widget._phase_info.value
+    fixed = np.asarray(layer.data[3]).astype(float)
+    assert layer in viewer.layers
+    comb = lambda img: np.abs(np.diff(img[..., 8:-8], axis=-2)).mean()  # noqa: E731
+    assert comb(fixed) < comb(raw)
+    widget._phase_field.value = 1
+    widget._phase_value.value = 0.0
+    widget._phase_set.clicked.emit()
+    assert "field 2: +0.00 (set)" in widget._phase_info.value
+    assert widget.scan.scan_phase(1) == (0.0,)
+
+
+def test_mosaic_outlines_and_seams(widget):
+    viewer = widget._viewer
+    widget._join.value = True
+    widget._phase.value = True  # the comb smears the dim edges inwards; undo it first
+    widget._seams.clicked.emit()
+    assert "left | right" in widget._seams_info.value
+    assert "dim edges: trim more" in widget._seams_info.value
+    widget._trims["left"].value = 3
+    widget._trims["right"].value = 3
+    widget._seams.clicked.emit()
+    assert "dim edges" not in widget._seams_info.value
+    widget._mosaic.value = True
+    names = [layer.name for layer in viewer.layers]
+    assert names == ["scan_00001 · mosaic · ch 1"]
+    widget._outlines.value = True
+    assert viewer.layers[-1].name == "scan_00001 · ROI outlines"
+    assert len(viewer.layers[-1].data) == 4  # 2 ROIs x 2 depths
+    widget._mosaic.value = False
+    assert sorted(layer.name for layer in viewer.layers) == [
+        "scan_00001 · ROI outlines",
+        "scan_00001 · field 1 · ch 1",
+    ]
+    assert viewer.layers["scan_00001 · field 1 · ch 1"].data.shape == (10, 2, 96, 2 * 58)
+    widget._outlines.value = False
+    assert len(viewer.layers) == 1
+
+
+def test_trims_keep_the_field_selection_when_napari_resets_choices(widget):
+    widget._fields.value = [0]
+    widget._trims["left"].value = 2
+    widget.reset_choices()  # napari does this whenever layers change
+    assert widget._fields.value == [0]
+    assert len(widget._viewer.layers) == 1
