@@ -211,9 +211,15 @@ def test_matlab_values_never_raise(text):
     parse_matlab_lines(f"SI.a.b = {text}\nSI.a = {text}")
 
 
+def _containers(children: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.lists(children, max_size=4) | st.dictionaries(
+        st.text(max_size=6), children, max_size=4
+    )
+
+
 _json = st.recursive(
     st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(),
-    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    _containers,
     max_leaves=20,
 )
 

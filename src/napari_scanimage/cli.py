@@ -1,4 +1,4 @@
-"""Command line: ``napari-scanimage info|view|set-default-reader|sample``.
+"""Command line: ``napari-scanimage info|view|convert|set-default-reader|sample``.
 
 Each command is a thin wrapper over one library call.
 """
@@ -25,6 +25,29 @@ def _info(args: argparse.Namespace) -> int:
     with read_scan(args.paths, join_contiguous=args.join) as scan:
         info = summarize(scan)
     print(json.dumps(info, indent=2) if args.json else format_summary(info))
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from napari_scanimage.export import to_zarr  # noqa: PLC0415 - zarr loads on demand
+    from napari_scanimage.export.progress import terminal_progress  # noqa: PLC0415
+    from napari_scanimage.scan.scan import read_scan  # noqa: PLC0415
+
+    compression = None if args.compression == "none" else args.compression
+    options = {} if args.chunk_frames is None else {"chunk_frames": args.chunk_frames}
+    with (
+        read_scan(args.paths, join_contiguous=args.join, trim=args.trim) as scan,
+        terminal_progress(f"converting to {args.out}") as progress,
+    ):
+        out = to_zarr(
+            scan,
+            args.out,
+            compression=compression,
+            overwrite=args.overwrite,
+            progress=progress,
+            **options,
+        )
+    print(out)
     return 0
 
 
@@ -72,6 +95,29 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("paths", nargs="*", help="files or glob patterns of one acquisition")
     view.add_argument("--sample", action="store_true", help="open a synthetic mROI sample")
     view.set_defaults(run=_view)
+    convert = commands.add_parser(
+        "convert", help="write a scan as OME-Zarr (one image per field); resumable"
+    )
+    convert.add_argument("paths", nargs="+", help="files or glob patterns of one acquisition")
+    convert.add_argument("--out", required=True, help="the Zarr store to write (DIR.zarr)")
+    convert.add_argument(
+        "--chunk-frames", type=int, metavar="N", help="frames per chunk (default 32)"
+    )
+    convert.add_argument(
+        "--compression", choices=("zstd", "blosc", "none"), default="none", help="chunk codec"
+    )
+    convert.add_argument("--join", action="store_true", help="join contiguous ROIs")
+    convert.add_argument(
+        "--trim",
+        type=int,
+        nargs=4,
+        metavar=("L", "R", "T", "B"),
+        help="pixels cut from each ROI (left right top bottom)",
+    )
+    convert.add_argument(
+        "--overwrite", action="store_true", help="replace an existing store instead of resuming"
+    )
+    convert.set_defaults(run=_convert)
     default = commands.add_parser(
         "set-default-reader",
         help="make napari open ScanImage-named TIFFs with this plugin, other TIFFs with its own",

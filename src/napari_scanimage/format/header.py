@@ -9,6 +9,7 @@ read once per file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import struct
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from napari_scanimage.errors import (
     NotScanImageError,
+    ScanImageError,
     ScanImageFileError,
     UnsupportedVersionError,
 )
@@ -24,6 +26,7 @@ from napari_scanimage.format.matlab import parse_matlab_lines
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Iterator
 
     from napari_scanimage.format.tiff import TiffFileHandle
 
@@ -152,6 +155,21 @@ class ScanImageHeader:
         except KeyError:
             msg = f"the ScanImage header lacks {dotted}"
             raise ScanImageFileError(self.path, msg) from None
+
+    @contextlib.contextmanager
+    def interpreting(self, what: str) -> Iterator[None]:
+        """Turn a surprise in a damaged header's values into an error naming the file.
+
+        Code that interprets FrameData or RoiGroups runs inside this, so a
+        wrongly typed or missing value never escapes as a bare numpy/Python error.
+        """
+        try:
+            yield
+        except ScanImageError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
+            msg = f"cannot interpret the {what} ({type(exc).__name__}: {exc})"
+            raise ScanImageFileError(self.path, msg) from exc
 
     def number(self, dotted: str, default: float = math.nan) -> float:
         """A numeric FrameData value, or ``default`` when absent or not a number."""

@@ -44,8 +44,19 @@ class AcquisitionLayout:
     """``logAverageFactor``: raw frames averaged into each page."""
 
     @classmethod
-    def from_header(cls, header: ScanImageHeader) -> AcquisitionLayout:
-        """Work out the page order from FrameData."""
+    def from_header(
+        cls, header: ScanImageHeader, num_pages: int | None = None
+    ) -> AcquisitionLayout:
+        """Work out the page order from FrameData.
+
+        ``num_pages`` (the pages the files hold) bounds the depths listed, so a
+        damaged plane count cannot make us build a list of a trillion depths.
+        """
+        with header.interpreting("ScanImage header's channel and stack settings"):
+            return cls._from_header(header, num_pages)
+
+    @classmethod
+    def _from_header(cls, header: ScanImageHeader, num_pages: int | None) -> AcquisitionLayout:
         get = header.get
         channels = tuple(int(c) for c in _as_list(get("SI.hChannels.channelSave", 1)))
         if not channels:
@@ -53,7 +64,8 @@ class AcquisitionLayout:
         average = max(1, _as_int(get("SI.hScan2D.logAverageFactor", 1)))
         frame_rate = header.number("SI.hRoiManager.scanFrameRate")
         fast, slow, planes, flyback, per_slice = _stack_keys(header, average)
-        depths = _depths(header, planes)
+        most = planes if num_pages is None else max(1, num_pages // len(channels))
+        depths = _depths(header, min(planes, most))
         if fast:
             volume_rate = header.number("SI.hRoiManager.scanVolumeRate")
             fps = (

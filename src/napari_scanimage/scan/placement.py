@@ -124,6 +124,19 @@ def place_fields(
     trim: Trim,
 ) -> tuple[Field, ...]:
     """All fields of the scan, depth by depth, in page order."""
+    with header.interpreting("ROI geometry in the ScanImage header"):
+        return _place_fields(header, layout, page_height, page_width, join=join, trim=trim)
+
+
+def _place_fields(
+    header: ScanImageHeader,
+    layout: AcquisitionLayout,
+    page_height: int,
+    page_width: int,
+    *,
+    join: bool,
+    trim: Trim,
+) -> tuple[Field, ...]:
     mroi = bool(header.get("SI.hRoiManager.mroiEnable", False))
     if mroi:
         um_per_degree = header.number("SI.objectiveResolution")

@@ -8,7 +8,6 @@ the memory-mapped files into the output.
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -128,7 +127,7 @@ class Scan:
         self._source = source
         self.fix_scan_phase: PhaseOption = fix_scan_phase
         self.header: ScanImageHeader = source.header
-        self.layout = AcquisitionLayout.from_header(self.header)
+        self.layout = AcquisitionLayout.from_header(self.header, source.num_pages)
         first = source.readers[0].index
         self.page_height, self.page_width = first.height, first.width
         self.file_dtype: np.dtype[Any] = first.dtype
@@ -289,7 +288,7 @@ class Scan:
     @property
     def zoom(self) -> float:
         """``SI.hRoiManager.scanZoomFactor``."""
-        return float(self.header.get("SI.hRoiManager.scanZoomFactor", math.nan))
+        return self.header.number("SI.hRoiManager.scanZoomFactor")
 
     @property
     def is_slow_stack(self) -> bool:

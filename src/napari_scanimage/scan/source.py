@@ -76,7 +76,7 @@ class ScanSource:
                 readers.append(PageReader(handle, index))
         assert header is not None  # expand_paths never returns an empty list
         _check_counters(paths)
-        layout = AcquisitionLayout.from_header(header)
+        layout = AcquisitionLayout.from_header(header, sum(r.count for r in readers))
         _check_frame_numbers(readers, layout.num_channels, layout.average_factor)
         counts = [r.count for r in readers]
         starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)

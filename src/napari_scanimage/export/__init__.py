@@ -1,0 +1,26 @@
+"""Export a scan to OME-Zarr: :func:`to_zarr`, also behind ``napari-scanimage convert``.
+
+How the parts fit, in the order a conversion uses them:
+
+- ``plan``: checks the options and decides the images (one per field), array
+  shapes, chunks and the *settings* that a resumed store must match.
+- ``recipe``: a picklable way to re-open the scan in any worker process.
+- ``describe``, ``ngff``, ``display``, ``ome_xml``: the metadata written, i.e.
+  our record of the scan, each image's OME-NGFF 0.4 ``multiscales``/``omero``
+  attributes, the channels' display windows, and the bioformats2raw OME-XML.
+- ``store``: the Zarr hierarchy on disk: created (or resumed) with the arrays'
+  metadata first, per-chunk done records while converting, and the OME metadata
+  plus ``complete: True`` only at the end.
+- ``chunks``: the per-chunk task (read, write, record), run anywhere.
+- ``schedule``: runs the tasks on dask, locally or on a distributed client,
+  reporting progress.
+- ``convert``: :func:`to_zarr` puts the steps in order.
+- ``progress``: the CLI's terminal progress bar.
+"""
+
+from __future__ import annotations
+
+from napari_scanimage.export.convert import DEFAULT_CHUNK_FRAMES, to_zarr
+from napari_scanimage.export.errors import ExportError
+
+__all__ = ["DEFAULT_CHUNK_FRAMES", "ExportError", "to_zarr"]

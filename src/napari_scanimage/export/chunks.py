@@ -1,0 +1,117 @@
+"""The unit of work: one chunk (a run of frames of one channel of one field).
+
+A task is plain picklable data, so any dask worker, thread or process, can run
+it: it re-opens the scan from its :class:`~napari_scanimage.export.recipe.ScanRecipe`,
+reads its frames with :meth:`Scan.read_field`, stores them, and only then
+records the chunk's CRC-32.  A chunk recorded by an earlier, interrupted run is
+read back and kept if its CRC still matches; otherwise it is written again.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import zarr
+
+from napari_scanimage.export.session import cached
+from napari_scanimage.export.store import NOT_DONE, array_path, records_path
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from napari_scanimage.export.plan import ExportPlan
+    from napari_scanimage.export.recipe import ScanRecipe
+
+__all__ = ["ChunkTask", "checksum", "chunk_tasks", "write_chunk"]
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """Where one chunk comes from and where it goes."""
+
+    recipe: ScanRecipe
+    root: str
+    image: str
+    field: int
+    channel: int
+    """Scan channel index to read."""
+    position: int
+    """Index on the array's ``c`` axis."""
+    block: int
+    start: int
+    stop: int
+    has_z: bool
+    expected: int | None
+    """CRC recorded by an earlier run, to verify instead of rewriting."""
+
+    def region(self) -> tuple[slice, ...]:
+        """The chunk's selection in the image's array."""
+        z = (slice(0, 1),) if self.has_z else ()
+        return (slice(self.start, self.stop), slice(self.position, self.position + 1), *z)
+
+
+def chunk_tasks(plan: ExportPlan, root: Path, recorded: dict[str, np.ndarray]) -> list[ChunkTask]:
+    """Every chunk, field by field and time block by block (channels of a block together).
+
+    Channels are interleaved in the TIFF pages, so writing a block's channels
+    one after the other reads each stretch of the files once.
+    """
+    tasks = []
+    for image in plan.images:
+        for block in range(plan.num_blocks):
+            start, stop = plan.frames(block)
+            for position, channel in enumerate(plan.channels):
+                crc = int(recorded[image.path][block, position])
+                tasks.append(
+                    ChunkTask(
+                        recipe=plan.recipe,
+                        root=str(root),
+                        image=image.path,
+                        field=image.field.index,
+                        channel=channel,
+                        position=position,
+                        block=block,
+                        start=start,
+                        stop=stop,
+                        has_z=plan.has_z,
+                        expected=None if crc == NOT_DONE else crc,
+                    )
+                )
+    return tasks
+
+
+def checksum(data: np.ndarray) -> int:
+    """CRC-32 of an array's bytes in C order."""
+    return zlib.crc32(np.ascontiguousarray(data).data)
+
+
+def write_chunk(task: ChunkTask) -> bool:
+    """Store one chunk unless an earlier run stored it intact; True if written."""
+    array = _open(task, array_path(task.root, task.image))
+    region = task.region()
+    if task.expected is not None and _stored_checksum(array, region) == task.expected:
+        return False
+    frames = np.arange(task.start, task.stop)
+    data = task.recipe.open().read_field(task.field, channels=[task.channel], frames=frames)
+    if task.has_z:
+        data = data[:, :, np.newaxis]
+    array[region] = data
+    # only now, with the chunk stored, may the chunk count as done
+    records = _open(task, records_path(task.root, task.image))
+    records[task.block, task.position] = checksum(data)
+    return True
+
+
+def _open(task: ChunkTask, path: str) -> zarr.Array[Any]:
+    """An array of the store, opened once per process and conversion."""
+    return cached(task.recipe.session, ("zarr", path), lambda: zarr.open_array(path, mode="r+"))
+
+
+def _stored_checksum(array: zarr.Array[Any], region: tuple[slice, ...]) -> int | None:
+    try:
+        return checksum(np.asarray(array[region]))
+    except Exception:  # a damaged chunk, whatever the damage, is written again
+        return None

@@ -1,0 +1,163 @@
+"""``to_zarr``: plan, prepare the store, run the chunk tasks, finish.
+
+Each step lives in its own module (see the package docstring); this one only
+puts them in order and owns the public signature.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import suppress
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from napari_scanimage import __version__
+from napari_scanimage.export import chunks
+from napari_scanimage.export.describe import KEY, field_record, image_name, root_record
+from napari_scanimage.export.display import channel_window
+from napari_scanimage.export.ngff import image_attrs
+from napari_scanimage.export.ome_xml import metadata_xml
+from napari_scanimage.export.plan import ExportPlan
+from napari_scanimage.export.schedule import run_tasks
+from napari_scanimage.export.session import forget, remember
+from napari_scanimage.export.store import finish, prepare
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from distributed import Client
+
+    from napari_scanimage.export.plan import Compression
+    from napari_scanimage.scan.scan import Scan
+
+__all__ = ["DEFAULT_CHUNK_FRAMES", "to_zarr"]
+
+DEFAULT_CHUNK_FRAMES = 32
+"""16 MB chunks for 512x512 int16 frames: large enough to write fast, small
+enough that a viewer scrubbing through time decodes little per step."""
+
+logger = logging.getLogger(__name__)
+
+
+def to_zarr(
+    scan: Scan,
+    path: str | os.PathLike[str],
+    *,
+    chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+    compression: Compression | None = None,
+    channels: Sequence[int] | None = None,
+    fields: Sequence[int] | None = None,
+    client: Client | None = None,
+    progress: Callable[[int, int], object] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a scan as OME-Zarr (NGFF 0.4, Zarr format 2): one image per field.
+
+    Each field becomes image group ``"0"``, ``"1"``, ... holding one array
+    ``(t, c, [z,] y, x)`` scaled in seconds and µm and translated to where
+    ScanImage imaged it, so the store opens in napari (napari-ome-zarr) where the
+    live scan's layers are.  The root holds the scan's summary, ScanImage header
+    and the conversion's settings under ``attrs["napari_scanimage"]``.
+
+    Parameters
+    ----------
+    scan
+        The open scan; its joining, trims and dtype are kept.
+    path
+        Local directory to write (conventionally ``*.zarr``).
+    chunk_frames
+        Frames per chunk; a chunk is ``chunk_frames x 1 channel x [1 x] y x x``.
+    compression
+        None (raw), ``'zstd'`` or ``'blosc'`` (Blosc with zstd and byte shuffle).
+    channels
+        Scan channel indices to export (0-based); None exports all.
+    fields
+        Field indices to export (0-based); None exports all.
+    client
+        A ``dask.distributed`` client to run on; None uses dask's configured
+        scheduler (threads by default).  Workers re-open the scan from its files.
+    progress
+        Called as ``progress(done, total)`` with chunk counts, in the calling
+        thread, from ``(0, total)`` to ``(total, total)``.
+    overwrite
+        Replace whatever conversion is at ``path``.  Without it, a conversion with
+        the same settings is resumed (chunks already written and intact are
+        kept) and one with other settings is refused.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ExportError
+        Bad options, ``path`` holds something else, or the files changed meanwhile.
+    """
+    target = Path(path)
+    plan = ExportPlan.of(
+        scan, chunk_frames=chunk_frames, compression=compression, channels=channels, fields=fields
+    )
+    creator = f"napari-scanimage {__version__}"
+    recorded = prepare(target, plan, root_record(scan, plan, creator=creator), overwrite=overwrite)
+    if recorded is None:
+        logger.info("%s is complete with these settings; nothing to do", target)
+        if progress is not None:
+            progress(plan.num_chunks, plan.num_chunks)
+        return target
+    tasks = chunks.chunk_tasks(plan, target, recorded)
+    session = plan.recipe.session
+    remember(session, plan.recipe, scan)  # this process reads through the caller's scan
+    try:
+        written = run_tasks(chunks.write_chunk, tasks, client=client, progress=progress)
+    finally:
+        forget(session)
+        if client is not None:
+            with suppress(OSError):  # a lost cluster must not hide the real error
+                client.run(forget, session)
+    logger.info("%s: wrote %d chunks, kept %d", target, sum(written), len(written) - sum(written))
+    finish(target, plan, _image_attrs(scan, plan), _ome_xml(scan, plan, creator))
+    return target
+
+
+def _image_attrs(scan: Scan, plan: ExportPlan) -> list[dict[str, Any]]:
+    numbers = [scan.channels[c] for c in plan.channels]
+    step = _z_step(scan.scanning_depths)
+    return [
+        {
+            **image_attrs(
+                image,
+                name=image_name(scan, image),
+                fps=scan.fps,
+                z_step=step,
+                has_z=plan.has_z,
+                channel_numbers=numbers,
+                windows=[channel_window(scan, image.field.index, c) for c in plan.channels],
+            ),
+            KEY: field_record(image),
+        }
+        for image in plan.images
+    ]
+
+
+def _ome_xml(scan: Scan, plan: ExportPlan, creator: str) -> str:
+    return metadata_xml(
+        plan.images,
+        names=[image_name(scan, image) for image in plan.images],
+        dtype=plan.recipe.dtype,
+        fps=scan.fps,
+        channel_numbers=[scan.channels[c] for c in plan.channels],
+        creator=creator,
+    )
+
+
+def _z_step(depths: Sequence[float]) -> float | None:
+    """Spacing of evenly spaced depths (µm), else None."""
+    steps = np.diff(np.asarray(depths, dtype=float))
+    if len(steps) and np.allclose(steps, steps[0]) and steps[0] != 0:
+        return float(steps[0])
+    return None

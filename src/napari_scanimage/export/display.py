@@ -1,0 +1,34 @@
+"""Display windows for the exported channels, from a few frames, as the live layers do."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from napari_scanimage.scan.scan import Scan
+
+__all__ = ["channel_window"]
+
+SAMPLES = 5
+"""Frames read per field and channel; never the whole recording."""
+
+
+def channel_window(scan: Scan, field: int, channel: int) -> dict[str, float]:
+    """OMERO ``window``: the dtype's range and a robust contrast range inside it.
+
+    Uses the live layers' percentiles (0.5 and 99.8), so an exported field opens
+    with the contrast the scan had.
+    """
+    frames = np.unique(np.linspace(0, scan.num_frames - 1, SAMPLES).astype(int))
+    values = scan.read_field(field, channels=[channel], frames=frames)
+    start, end = (float(v) for v in np.percentile(values, [0.5, 99.8]))
+    if end <= start:
+        end = start + 1.0
+    if np.issubdtype(scan.dtype, np.integer):
+        info = np.iinfo(scan.dtype)
+        low, high = float(info.min), float(info.max)
+    else:
+        low, high = min(start, float(values.min())), max(end, float(values.max()))
+    return {"min": low, "max": high, "start": start, "end": end}

@@ -1,0 +1,70 @@
+"""A picklable way to open the same scan again in any process.
+
+A :class:`~napari_scanimage.scan.scan.Scan` holds memory maps, which must not
+travel to process workers; a :class:`ScanRecipe` (file names and reading
+options) does, and re-opening costs a few milliseconds.  Each process keeps the
+scan it opened for one conversion (the recipe's ``session``, see
+:mod:`~napari_scanimage.export.session`), so a worker opens it once, not once
+per chunk.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from napari_scanimage.errors import ScanImageWarning
+from napari_scanimage.export.errors import ExportError
+from napari_scanimage.export.session import cached
+from napari_scanimage.scan.scan import read_scan
+
+if TYPE_CHECKING:
+    from napari_scanimage.scan.scan import Scan
+
+__all__ = ["ScanRecipe"]
+
+
+@dataclass(frozen=True)
+class ScanRecipe:
+    """Everything needed to open a scan exactly as the caller had it."""
+
+    files: tuple[str, ...]
+    """Absolute paths, in acquisition order."""
+    dtype: str
+    join_contiguous: bool
+    trim: tuple[int, int, int, int]
+    num_frames: int
+    """Frames the caller saw; a re-opened scan with other counts has changed on disk."""
+    session: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """One conversion: scans opened for it are forgotten together."""
+
+    @classmethod
+    def of(cls, scan: Scan) -> ScanRecipe:
+        """The recipe of an open scan (a new session)."""
+        return cls(
+            files=tuple(os.path.abspath(f) for f in scan.filenames),
+            dtype=str(scan.dtype),
+            join_contiguous=scan.join_contiguous,
+            trim=(scan.trim.left, scan.trim.right, scan.trim.top, scan.trim.bottom),
+            num_frames=scan.num_frames,
+        )
+
+    def open(self) -> Scan:
+        """The scan, opened once per process and session."""
+        return cached(self.session, self, self._read)
+
+    def _read(self) -> Scan:
+        with warnings.catch_warnings():
+            # the caller was warned (dropped pages, damaged tails) when it opened the scan
+            warnings.simplefilter("ignore", ScanImageWarning)
+            scan = read_scan(list(self.files), self.dtype, self.join_contiguous, trim=self.trim)
+        if scan.num_frames != self.num_frames:
+            msg = (
+                f"{self.files[0]}: the scan changed on disk during the conversion "
+                f"({scan.num_frames} frames, {self.num_frames} when it started)"
+            )
+            raise ExportError(msg)
+        return scan

@@ -1,0 +1,168 @@
+"""The Zarr hierarchy on disk: create it, resume it, record chunks, mark it complete.
+
+Layout (Zarr format 2, ``/`` chunk keys as NGFF 0.4 requires)::
+
+    out.zarr/                 root: attrs["napari_scanimage"] (settings, complete, ...)
+      0/                      one OME-NGFF image per exported field
+        0/                    its array (t, c, [z,] y, x)
+      1/ ...
+      OME/METADATA.ome.xml    written last, with "bioformats2raw.layout" on the root
+      napari_scanimage_done/  only while converting: one int64 array per image,
+                              [time block, channel] = CRC-32 of the chunk written
+
+Safety rests on order.  The root record (``complete: False``) and the array
+metadata come first; a chunk's CRC is recorded only after the chunk is stored;
+the OME metadata that make readers treat a group as an image, and
+``complete: True``, are written only after every chunk is in.  An interrupted
+conversion therefore never looks like a finished image, and a re-run with the
+same settings knows which chunks it can keep.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import zarr
+
+from napari_scanimage.export.describe import KEY, field_record
+from napari_scanimage.export.errors import ExportError
+from napari_scanimage.export.plan import codec_config
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from napari_scanimage.export.plan import ExportPlan
+
+__all__ = [
+    "ARRAY",
+    "NOT_DONE",
+    "RECORDS",
+    "array_path",
+    "finish",
+    "prepare",
+    "records_path",
+]
+
+ARRAY = "0"
+"""The one resolution level of each image."""
+RECORDS = "napari_scanimage_done"
+NOT_DONE = -1
+"""Record value of a chunk not (yet) written."""
+_ZARR_MARKERS = (".zgroup", ".zarray", "zarr.json")
+
+
+def array_path(root: str | Path, image: str) -> str:
+    """Path of an image's array."""
+    return str(Path(root) / image / ARRAY)
+
+
+def records_path(root: str | Path, image: str) -> str:
+    """Path of an image's done records (while converting)."""
+    return str(Path(root) / RECORDS / image)
+
+
+def prepare(
+    path: Path, plan: ExportPlan, record: dict[str, Any], *, overwrite: bool
+) -> dict[str, np.ndarray] | None:
+    """Create the store, or find where an interrupted conversion stopped.
+
+    Returns each image's recorded CRCs (``NOT_DONE`` where missing), or None
+    when the store is already complete with these settings.
+    """
+    if overwrite and path.exists():
+        _remove(path)
+    existing = _read_record(path)
+    if existing is not None and existing.get("settings") != record["settings"]:
+        changed = sorted(
+            k
+            for k in {*existing.get("settings", {}), *record["settings"]}
+            if existing.get("settings", {}).get(k) != record["settings"].get(k)
+        )
+        msg = (
+            f"{path} holds a conversion with other settings ({', '.join(changed)}); "
+            "pass overwrite=True (--overwrite) to replace it"
+        )
+        raise ExportError(msg)
+    elif existing is not None and existing.get("complete"):
+        _drop_records(path)
+        return None
+    root = zarr.open_group(str(path), mode="a", zarr_format=2)
+    if existing is None:
+        root.attrs.put({KEY: record})  # first: what this store is becoming
+    records = root.require_group(RECORDS)
+    recorded = {}
+    for image in plan.images:
+        group = root.require_group(image.path)
+        if KEY not in group.attrs:
+            group.attrs.put({KEY: field_record(image)})
+        group.require_array(
+            ARRAY,
+            shape=image.shape,
+            chunks=image.chunks,
+            dtype=plan.recipe.dtype,
+            fill_value=0,
+            compressors=codec_config(plan.compression),
+            chunk_key_encoding={"name": "v2", "separator": "/"},
+        )
+        done = records.require_array(
+            image.path,
+            shape=(plan.num_blocks, len(plan.channels)),
+            chunks=(1, 1),  # one file per chunk record: workers never share a file
+            dtype="int64",
+            fill_value=NOT_DONE,
+            compressors=None,
+        )
+        recorded[image.path] = np.asarray(done[...])
+    return recorded
+
+
+def finish(
+    path: Path, plan: ExportPlan, image_attrs: Sequence[dict[str, Any]], ome_xml: str
+) -> None:
+    """Write what makes the store a finished OME-Zarr collection, then drop the records."""
+    root = zarr.open_group(str(path), mode="r+", zarr_format=2)
+    for image, attrs in zip(plan.images, image_attrs, strict=True):
+        root[image.path].attrs.update(attrs)
+    ome = root.require_group("OME")
+    ome.attrs.put({"series": [image.path for image in plan.images]})
+    (path / "OME" / "METADATA.ome.xml").write_text(ome_xml, encoding="utf-8")
+    record = dict(root.attrs[KEY])  # type: ignore[arg-type]
+    record["complete"] = True
+    root.attrs.update({"bioformats2raw.layout": 3, KEY: record})  # one write: complete
+    _drop_records(path)
+
+
+def _read_record(path: Path) -> dict[str, Any] | None:
+    """Our record of an existing store; None where nothing (or an empty folder) is."""
+    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+        return None
+    try:
+        attrs = json.loads((path / ".zattrs").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        attrs = {}
+    record = attrs.get(KEY) if (path / ".zgroup").is_file() and isinstance(attrs, dict) else None
+    if not isinstance(record, dict) or "settings" not in record:
+        msg = (
+            f"{path} exists and is not a napari-scanimage conversion; "
+            "pass overwrite=True (--overwrite) to replace it"
+        )
+        raise ExportError(msg)
+    return record
+
+
+def _remove(path: Path) -> None:
+    """Delete an old store; never a folder that is not one."""
+    if path.is_dir() and (
+        not any(path.iterdir()) or any((path / m).is_file() for m in _ZARR_MARKERS)
+    ):
+        shutil.rmtree(path)
+        return
+    raise ExportError(f"refusing to replace {path}: it is not a Zarr store")
+
+
+def _drop_records(path: Path) -> None:
+    shutil.rmtree(path / RECORDS, ignore_errors=True)
