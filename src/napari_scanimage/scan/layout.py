@@ -53,37 +53,33 @@ class AcquisitionLayout:
         damaged plane count cannot make us build a list of a trillion depths.
         """
         with header.interpreting("ScanImage header's channel and stack settings"):
-            return cls._from_header(header, num_pages)
-
-    @classmethod
-    def _from_header(cls, header: ScanImageHeader, num_pages: int | None) -> AcquisitionLayout:
-        get = header.get
-        channels = tuple(int(c) for c in _as_list(get("SI.hChannels.channelSave", 1)))
-        if not channels:
-            raise ScanImageFileError(header.path, "SI.hChannels.channelSave is empty")
-        average = max(1, _as_int(get("SI.hScan2D.logAverageFactor", 1)))
-        frame_rate = header.number("SI.hRoiManager.scanFrameRate")
-        fast, slow, planes, flyback, per_slice = _stack_keys(header, average)
-        most = planes if num_pages is None else max(1, num_pages // len(channels))
-        depths = _depths(header, min(planes, most))
-        if fast:
-            volume_rate = header.number("SI.hRoiManager.scanVolumeRate")
-            fps = (
-                volume_rate
-                if math.isfinite(volume_rate) and planes > 1
-                else frame_rate / (planes + flyback)
+            get = header.get
+            channels = tuple(int(c) for c in _as_list(get("SI.hChannels.channelSave", 1)))
+            if not channels:
+                raise ScanImageFileError(header.path, "SI.hChannels.channelSave is empty")
+            average = max(1, _as_int(get("SI.hScan2D.logAverageFactor", 1)))
+            frame_rate = header.number("SI.hRoiManager.scanFrameRate")
+            fast, slow, planes, flyback, per_slice = _stack_keys(header, average)
+            most = planes if num_pages is None else max(1, num_pages // len(channels))
+            depths = _depths(header, min(planes, most))
+            if fast:
+                volume_rate = header.number("SI.hRoiManager.scanVolumeRate")
+                fps = (
+                    volume_rate
+                    if math.isfinite(volume_rate) and planes > 1
+                    else frame_rate / (planes + flyback)
+                )
+            else:
+                fps = frame_rate / average
+            return cls(
+                channels=channels,
+                depths=depths,
+                slow_stack=slow,
+                planes_per_volume=planes + flyback if fast else 1 if not slow else planes,
+                frames_per_slice=per_slice if slow else 1,
+                fps=fps,
+                average_factor=average,
             )
-        else:
-            fps = frame_rate / average
-        return cls(
-            channels=channels,
-            depths=depths,
-            slow_stack=slow,
-            planes_per_volume=planes + flyback if fast else 1 if not slow else planes,
-            frames_per_slice=per_slice if slow else 1,
-            fps=fps,
-            average_factor=average,
-        )
 
     @property
     def num_channels(self) -> int:

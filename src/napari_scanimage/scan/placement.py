@@ -125,40 +125,29 @@ def place_fields(
 ) -> tuple[Field, ...]:
     """All fields of the scan, depth by depth, in page order."""
     with header.interpreting("ROI geometry in the ScanImage header"):
-        return _place_fields(header, layout, page_height, page_width, join=join, trim=trim)
-
-
-def _place_fields(
-    header: ScanImageHeader,
-    layout: AcquisitionLayout,
-    page_height: int,
-    page_width: int,
-    *,
-    join: bool,
-    trim: Trim,
-) -> tuple[Field, ...]:
-    mroi = bool(header.get("SI.hRoiManager.mroiEnable", False))
-    if mroi:
-        um_per_degree = header.number("SI.objectiveResolution")
-        if not math.isfinite(um_per_degree) or um_per_degree <= 0:
-            value = header.get("SI.objectiveResolution")  # raises, naming the key, if absent
-            msg = f"SI.objectiveResolution is {value!r}, not a positive number"
-            raise UnsupportedVersionError(header.path, msg)
-        roi_dicts = imaging_rois(header)
-        per_depth = [
-            rois_at_depth(roi_dicts, z, d, um_per_degree) for d, z in enumerate(layout.depths)
-        ]
-        if not any(per_depth):
-            raise UnsupportedVersionError(header.path, "no enabled imaging ROI at any depth")
-        per_depth = _stack(header, [r for r in per_depth if r], page_height, page_width)
-    else:
-        per_depth = [
-            [_plain_field(header, d, page_height, page_width)] for d in range(len(layout.depths))
-        ]
-    fields: list[Field] = []
-    for rois in per_depth:
-        groups = join_contiguous(rois) if join else [[roi] for roi in rois]
-        depth = layout.depths[rois[0].depth_index]
-        base = len(fields)
-        fields.extend(Field.from_parts(base + i, depth, g, trim) for i, g in enumerate(groups))
-    return tuple(fields)
+        mroi = bool(header.get("SI.hRoiManager.mroiEnable", False))
+        if mroi:
+            um_per_degree = header.number("SI.objectiveResolution")
+            if not math.isfinite(um_per_degree) or um_per_degree <= 0:
+                value = header.get("SI.objectiveResolution")  # raises, naming the key, if absent
+                msg = f"SI.objectiveResolution is {value!r}, not a positive number"
+                raise UnsupportedVersionError(header.path, msg)
+            roi_dicts = imaging_rois(header)
+            per_depth = [
+                rois_at_depth(roi_dicts, z, d, um_per_degree) for d, z in enumerate(layout.depths)
+            ]
+            if not any(per_depth):
+                raise UnsupportedVersionError(header.path, "no enabled imaging ROI at any depth")
+            per_depth = _stack(header, [r for r in per_depth if r], page_height, page_width)
+        else:
+            per_depth = [
+                [_plain_field(header, d, page_height, page_width)]
+                for d in range(len(layout.depths))
+            ]
+        fields: list[Field] = []
+        for rois in per_depth:
+            groups = join_contiguous(rois) if join else [[roi] for roi in rois]
+            depth = layout.depths[rois[0].depth_index]
+            base = len(fields)
+            fields.extend(Field.from_parts(base + i, depth, g, trim) for i, g in enumerate(groups))
+        return tuple(fields)
