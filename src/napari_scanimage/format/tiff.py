@@ -229,7 +229,8 @@ class TiffFileHandle:
         height = self._scalar(tags, IMAGE_LENGTH, 0)
         offsets = self.tag_values(tags[STRIP_OFFSETS])
         counts = self.tag_values(tags[STRIP_BYTE_COUNTS])
-        bad_values = len(offsets) and (offsets.min() < 0 or counts.min() < 0)
+        # offsets past 2**63 wrap negative in int64: reject rather than map before the file
+        bad_values = bool(np.any(offsets < 0) or np.any(counts < 0))
         if (
             width <= 0
             or height <= 0
