@@ -36,7 +36,12 @@ def _convert(args: argparse.Namespace) -> int:
     compression = None if args.compression == "none" else args.compression
     options = {} if args.chunk_frames is None else {"chunk_frames": args.chunk_frames}
     with (
-        read_scan(args.paths, join_contiguous=args.join, trim=args.trim) as scan,
+        read_scan(
+            args.paths,
+            join_contiguous=args.join,
+            trim=args.trim,
+            fix_scan_phase=_phase_option(args.fix_scan_phase),
+        ) as scan,
         terminal_progress(f"converting to {args.out}") as progress,
     ):
         out = to_zarr(
@@ -49,6 +54,13 @@ def _convert(args: argparse.Namespace) -> int:
         )
     print(out)
     return 0
+
+
+def _phase_option(value: str | None) -> bool | float:
+    """``--fix-scan-phase`` alone estimates; with a number, that offset (pixels)."""
+    if value is None:
+        return False
+    return True if value == "auto" else float(value)
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -113,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
         nargs=4,
         metavar=("L", "R", "T", "B"),
         help="pixels cut from each ROI (left right top bottom)",
+    )
+    convert.add_argument(
+        "--fix-scan-phase",
+        nargs="?",
+        const="auto",
+        metavar="PIXELS",
+        help="undo the bidirectional scan phase: estimated per ROI, or the offset given",
     )
     convert.add_argument(
         "--overwrite", action="store_true", help="replace an existing store instead of resuming"

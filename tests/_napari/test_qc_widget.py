@@ -51,7 +51,9 @@ def test_phase_correction_from_the_widget(widget):
     layer = viewer.layers[0]
     raw = np.asarray(layer.data[3]).astype(float)
     widget._phase.value = True
-    assert "field 1: +1.5" in widget._phase_info.value or "field 1: +1.4" in widget._phase_info.value
+    assert (
+        "field 1: +1.5" in widget._phase_info.value or "field 1: +1.4" in widget._phase_info.value
+    )
     fixed = np.asarray(layer.data[3]).astype(float)
     assert layer in viewer.layers
     comb = lambda img: np.abs(np.diff(img[..., 8:-8], axis=-2)).mean()  # noqa: E731

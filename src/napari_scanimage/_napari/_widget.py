@@ -9,6 +9,7 @@ still exists.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from magicgui.types import FileDialogMode
@@ -100,6 +101,11 @@ class ScanImageWidget(Container):
         self._seams = PushButton(text="Check seams", label="")
         self._seams_info = Label(value="", label="Seams")
         self._outline_layer: Any = None
+        self._zarr_path = FileEdit(
+            mode=FileDialogMode.OPTIONAL_FILE, label="Zarr store", filter="*.zarr"
+        )
+        self._save = PushButton(text="Save as OME-Zarr (as shown: fields, trims, phase)", label="")
+        self.export_worker: Any = None
         self._default_reader = PushButton(
             text="Open ScanImage files with this plugin by default", label=""
         )
@@ -121,11 +127,14 @@ class ScanImageWidget(Container):
                 self._outlines,
                 self._seams,
                 self._seams_info,
+                self._zarr_path,
+                self._save,
                 self._default_reader,
             ]
         )
         self._phase_set.changed.connect(self._set_phase_override)
         self._seams.changed.connect(self._check_seams)
+        self._save.changed.connect(self._save_as_zarr)
         self._default_reader.changed.connect(self._set_default_reader)
         self._open.changed.connect(self._open_files)
         options = (self._fields, self._channels, self._join, *self._trims.values())
@@ -339,6 +348,28 @@ class ScanImageWidget(Container):
             f"edges x{s.edge_contrast:.2f}{_edge_hint(s.edge_contrast)}"
             for s in seams
         )
+
+    def _save_as_zarr(self) -> None:
+        """Convert the scan as shown (fields, channels, joining, trims, phase) in a worker."""
+        if self._scan is None:
+            return
+        from napari.utils.notifications import show_info  # noqa: PLC0415
+
+        from napari_scanimage._napari._export import save_as_zarr  # noqa: PLC0415
+
+        chosen = str(self._zarr_path.value or "")
+        if chosen in ("", "."):
+            first = Path(self._scan.filenames[0])
+            chosen = str(first.with_name(first.stem.rsplit("_", 1)[0] + ".zarr"))
+        worker = save_as_zarr(
+            self._scan,
+            chosen,
+            fields=sorted(self._fields.value),
+            channels=sorted(self._channels.value),
+        )
+        worker.returned.connect(lambda path: show_info(f"Saved {path}"))
+        worker.errored.connect(self._show_error)
+        self.export_worker = worker
 
     def _sync_outlines(self, fields: list[int]) -> None:
         if self._outline_layer is not None and self._outline_layer in self._viewer.layers:

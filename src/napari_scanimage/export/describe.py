@@ -51,14 +51,12 @@ def image_name(scan: Scan, image: ImagePlan) -> str:
 def field_record(image: ImagePlan) -> dict[str, Any]:
     """Which field an image group holds, and its geometry as the reader computed it."""
     geometry = dataclasses.asdict(image.field)
-    for key in ("yslices", "xslices", "output_yslices", "output_xslices"):
-        geometry[key] = [[s.start, s.stop] for s in geometry[key]]
     converted: dict[str, Any] = jsonable({"field": image.field.index, "geometry": geometry})
     return converted
 
 
 def jsonable(value: Any) -> Any:
-    """Plain JSON: lists for tuples and arrays, strings for non-finite floats.
+    """Plain JSON: lists for tuples, arrays and slices, strings for non-finite floats.
 
     Zarr writes NaN and Infinity as bare words, which strict JSON parsers
     reject; the strings are what Zarr's own specification uses for them.
@@ -67,6 +65,8 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
+    if isinstance(value, slice):
+        return [value.start, value.stop]
     if isinstance(value, np.ndarray):
         return jsonable(value.tolist())
     if isinstance(value, np.generic):

@@ -140,6 +140,9 @@ class ExportPlan:
             "dtype": recipe.dtype,
             "join_contiguous": recipe.join_contiguous,
             "trim": list(recipe.trim),
+            "scan_phase": None
+            if recipe.scan_phase is None
+            else [list(p) for p in recipe.scan_phase],
             "num_frames": recipe.num_frames,
             "fields": [image.field.index for image in self.images],
             "channels": list(self.channels),

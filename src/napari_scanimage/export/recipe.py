@@ -38,6 +38,8 @@ class ScanRecipe:
     trim: tuple[int, int, int, int]
     num_frames: int
     """Frames the caller saw; a re-opened scan with other counts has changed on disk."""
+    scan_phase: tuple[tuple[float, ...], ...] | None = None
+    """Offsets undone per field and ROI (resolved once by the caller), or None when off."""
     session: str = field(default_factory=lambda: uuid.uuid4().hex)
     """One conversion: scans opened for it are forgotten together."""
 
@@ -50,6 +52,11 @@ class ScanRecipe:
             join_contiguous=scan.join_contiguous,
             trim=(scan.trim.left, scan.trim.right, scan.trim.top, scan.trim.bottom),
             num_frames=scan.num_frames,
+            scan_phase=(
+                None
+                if scan.fix_scan_phase is False
+                else tuple(scan.scan_phase(f.index) for f in scan.fields)
+            ),
         )
 
     def open(self) -> Scan:
@@ -60,7 +67,14 @@ class ScanRecipe:
         with warnings.catch_warnings():
             # the caller was warned (dropped pages, damaged tails) when it opened the scan
             warnings.simplefilter("ignore", ScanImageWarning)
-            scan = read_scan(list(self.files), self.dtype, self.join_contiguous, trim=self.trim)
+            phase = False if self.scan_phase is None else dict(enumerate(self.scan_phase))
+            scan = read_scan(
+                list(self.files),
+                self.dtype,
+                self.join_contiguous,
+                trim=self.trim,
+                fix_scan_phase=phase,
+            )
         if scan.num_frames != self.num_frames:
             msg = (
                 f"{self.files[0]}: the scan changed on disk during the conversion "

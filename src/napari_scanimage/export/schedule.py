@@ -12,9 +12,9 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from dask.base import compute
+from dask.base import get_scheduler
 from dask.callbacks import Callback
-from dask.delayed import delayed
+from dask.threaded import get as threaded_get
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -67,12 +67,13 @@ def _run_local(
             done += 1
             report(done, len(tasks))
 
-    work = [
-        delayed(func, pure=True)(task, dask_key_name=key)
-        for task, key in zip(tasks, keys, strict=True)
-    ]
+    # One plain graph, not a Delayed per task: building and merging thousands of
+    # Delayed objects costs more than the conversion of a long recording.
+    graph = {key: (func, task) for key, task in zip(keys, tasks, strict=True)}
+    # dask's configured scheduler (e.g. "synchronous"), else its threads
+    scheduler = get_scheduler() or threaded_get  # type: ignore[no-untyped-call]
     with Callback(posttask=finished):  # type: ignore[no-untyped-call]
-        results = compute(*work)  # type: ignore[no-untyped-call]
+        results = scheduler(graph, keys)
     return list(results)
 
 

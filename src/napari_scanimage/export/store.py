@@ -8,10 +8,10 @@ Layout (Zarr format 2, ``/`` chunk keys as NGFF 0.4 requires)::
       1/ ...
       OME/METADATA.ome.xml    written last, with "bioformats2raw.layout" on the root
       napari_scanimage_done/  only while converting: one int64 array per image,
-                              [time block, channel] = CRC-32 of the chunk written
+                              [time block, channel] = checksum of the chunk written
 
 Safety rests on order.  The root record (``complete: False``) and the array
-metadata come first; a chunk's CRC is recorded only after the chunk is stored;
+metadata come first; a chunk's checksum is recorded only after the chunk is stored;
 the OME metadata that make readers treat a group as an image, and
 ``complete: True``, are written only after every chunk is in.  An interrupted
 conversion therefore never looks like a finished image, and a re-run with the
@@ -70,7 +70,7 @@ def prepare(
 ) -> dict[str, np.ndarray] | None:
     """Create the store, or find where an interrupted conversion stopped.
 
-    Returns each image's recorded CRCs (``NOT_DONE`` where missing), or None
+    Returns each image's recorded checksums (``NOT_DONE`` where missing), or None
     when the store is already complete with these settings.
     """
     if overwrite and path.exists():
@@ -87,7 +87,7 @@ def prepare(
             "pass overwrite=True (--overwrite) to replace it"
         )
         raise ExportError(msg)
-    elif existing is not None and existing.get("complete"):
+    if existing is not None and existing.get("complete"):
         _drop_records(path)
         return None
     root = zarr.open_group(str(path), mode="a", zarr_format=2)
@@ -116,7 +116,9 @@ def prepare(
             fill_value=NOT_DONE,
             compressors=None,
         )
-        recorded[image.path] = np.asarray(done[...])
+        # a new store has no records to read (reading thousands of absent ones costs)
+        fresh = np.full(done.shape, NOT_DONE, dtype=np.int64)
+        recorded[image.path] = fresh if existing is None else np.asarray(done[...])
     return recorded
 
 

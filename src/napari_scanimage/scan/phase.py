@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from napari_scanimage.errors import ScanImageError
+
 if TYPE_CHECKING:
     from napari_scanimage.scan.scan import Scan
 
@@ -29,8 +31,9 @@ __all__ = [
     "shift_odd_rows",
 ]
 
-PhaseOption = bool | float | Mapping[int, float]
-"""``fix_scan_phase``: off, estimate per ROI, one offset, or offsets for some fields."""
+PhaseOption = bool | float | Mapping[int, float | tuple[float, ...]]
+"""``fix_scan_phase``: off, estimate per ROI, one offset, or offsets for some fields
+(one number, or one per ROI of a joined field)."""
 
 
 def estimate_phase(image: np.ndarray, first_row: int = 0, max_offset: int = 10) -> float:
@@ -128,7 +131,13 @@ def phase_offsets(scan: Scan, field: int) -> tuple[float, ...]:
     if isinstance(option, int | float):
         return (float(option),) * parts
     if field in option:
-        return (float(option[field]),) * parts
+        given = option[field]
+        if isinstance(given, tuple | list):
+            if len(given) != parts:
+                msg = f"field {field} has {parts} ROIs, the scan phase gives {len(given)} offsets"
+                raise ScanImageError(msg)
+            return tuple(float(v) for v in given)
+        return (float(given),) * parts
     return estimate_field_phase(scan, field)
 
 

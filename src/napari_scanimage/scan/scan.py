@@ -39,7 +39,9 @@ from napari_scanimage.scan.placement import place_fields
 from napari_scanimage.scan.source import ScanSource
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Iterator
+    from pathlib import Path
 
     import dask.array as da
     import numpy.typing as npt
@@ -464,6 +466,12 @@ class Scan:
     def description(self, page: int) -> str:
         """The ImageDescription text of one page of the acquisition (global page number)."""
         return self._source.description(page)
+
+    def to_zarr(self, path: str | os.PathLike[str], **options: Any) -> Path:
+        """Write the scan as OME-Zarr; see :func:`napari_scanimage.export.to_zarr`."""
+        from napari_scanimage.export import to_zarr  # noqa: PLC0415 - zarr loads on demand
+
+        return to_zarr(self, path, **options)
 
     def reopen(self) -> Scan:
         """Open the files again, to see frames (and split files) written since.

@@ -1,0 +1,161 @@
+"""OME-Zarr conversion throughput against raw reading and `cat`, in one run.
+
+Writes a synthetic single-ROI ScanImage file (default 2,000 pages of 512x512
+int16, 1.05 GB) with the package's own writer, then times, warm (TIFF in the
+page cache) and median over --repeats:
+
+- `cat FILE > /dev/null`: the ceiling for getting the bytes at all
+- raw read: `scan.read_field` of the whole field into a reused, pre-faulted buffer
+- plain write: the same bytes written as chunk-sized files with `open().write`,
+  the ceiling for putting them on the output disk (--out-dir; /dev/shm takes the
+  disk out of the comparison)
+- `to_zarr` with each compression (none, zstd, blosc) on dask's default
+  threaded scheduler, into a fresh store each run (the old one is deleted
+  outside the timing); optionally on a distributed LocalCluster of processes
+
+Throughput is the field's bytes over the time taken, so the rows compare directly.
+
+    python benchmarks/bench_export.py [--pages 2000] [--size 512] [--repeats 3]
+        [--chunk-frames 32] [--out-dir DIR] [--distributed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from napari_scanimage import read_scan
+from napari_scanimage.export import to_zarr
+from napari_scanimage.testing import RoiSpec, ScanSpec, write_scan
+
+
+def median_time(func, repeats, setup=None):
+    times = []
+    for _ in range(repeats):
+        if setup is not None:
+            setup()
+        gc.collect()
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def make_file(folder: Path, pages: int, size: int) -> Path:
+    existing = sorted(folder.glob("export_*.tif"))
+    if existing:
+        return existing[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    roi = RoiSpec(name="fov", size_xy=(18.0, 18.0), pixels_xy=(size, size))
+    spec = ScanSpec(rois=(roi,), num_frames=pages, seed=2)
+    print(f"writing {pages} pages to {folder} ...", file=sys.stderr)
+    return write_scan(folder, spec, stem="export", keep_truth=False).paths[0]
+
+
+def cat(path: Path) -> None:
+    subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)
+
+
+def raw_read_time(scan, repeats):
+    """The whole field into a reused, pre-faulted buffer (freed on return)."""
+    buffer = np.ones((scan.num_frames, 1, *scan.shape[1:3]), dtype=scan.dtype)
+    return median_time(lambda: scan.read_field(0, out=buffer), repeats)
+
+
+def plain_write_time(scan, store, args, clear):
+    """The field's bytes as chunk-sized files, no Zarr, no reading."""
+    frames = min(args.chunk_frames, scan.num_frames)
+    chunk = np.ones((frames, args.size, args.size), dtype=scan.dtype)
+    count = -(-scan.num_frames // frames)
+
+    def write():
+        store.mkdir()
+        for i in range(count):
+            with (store / str(i)).open("wb") as f:
+                f.write(chunk.data)
+
+    return median_time(write, args.repeats, setup=clear)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=2_000)
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--chunk-frames", type=int, default=32)
+    parser.add_argument("--dir", type=Path, default=Path(__file__).parent / "data")
+    parser.add_argument("--out-dir", type=Path, help="where stores are written (default: --dir)")
+    parser.add_argument(
+        "--distributed", action="store_true", help="also time a LocalCluster of 2 processes"
+    )
+    args = parser.parse_args(argv)
+
+    path = make_file(args.dir / f"export_p{args.pages}_s{args.size}", args.pages, args.size)
+    cat(path)  # warm the page cache
+    scan = read_scan(path)
+    nbytes = scan.num_frames * args.size * args.size * scan.dtype.itemsize
+    rows = [
+        ("cat", median_time(lambda: cat(path), args.repeats)),
+        ("raw read (read_field)", raw_read_time(scan, args.repeats)),
+    ]
+    work = Path(tempfile.mkdtemp(prefix="bench-export-", dir=args.out_dir or args.dir))
+    store = work / "out.zarr"
+
+    def clear():
+        shutil.rmtree(store, ignore_errors=True)
+
+    try:
+        rows.append(("plain write", plain_write_time(scan, store, args, clear)))
+        for compression in (None, "zstd", "blosc"):
+
+            def convert(compression=compression, client=None):
+                to_zarr(
+                    scan, store, chunk_frames=args.chunk_frames, compression=compression,
+                    client=client,
+                )  # fmt: skip
+
+            seconds = median_time(convert, args.repeats, setup=clear)
+            stored = sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
+            rows.append((f"to_zarr, {compression or 'uncompressed'}", seconds, stored))
+        if args.distributed:
+            from distributed import Client, LocalCluster
+
+            with (
+                LocalCluster(
+                    n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+                ) as cluster,
+                Client(cluster) as client,
+            ):
+                seconds = median_time(lambda: convert(None, client), args.repeats, setup=clear)
+            rows.append(("to_zarr, uncompressed, 2 processes", seconds))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    raw = rows[1][1]
+    where = args.out_dir or args.dir
+    print(
+        f"\nfile: {path.name}, {args.pages} pages of {args.size}x{args.size} int16, "
+        f"{nbytes / 1e9:.2f} GB; chunks of {args.chunk_frames} frames "
+        f"({args.chunk_frames * args.size * args.size * 2 / 1e6:.0f} MB); warm page cache; "
+        f"median of {args.repeats}; stores in {where}"
+    )
+    print(f"{'case':<36}{'time':>9}{'GB/s':>8}{'raw read/x':>12}{'stored':>10}")
+    for case, seconds, *stored in rows:
+        size = f"{stored[0] / nbytes:8.0%}" if stored else ""
+        print(
+            f"{case:<36}{seconds:8.2f}s{nbytes / seconds / 1e9:8.2f}{raw / seconds:11.2f}x"
+            f"{size:>10}"
+        )
+
+
+if __name__ == "__main__":
+    main()
