@@ -10,6 +10,7 @@ from pathlib import Path
 from qtpy.QtWidgets import QApplication
 
 from napari_scanimage._napari._launch import open_viewer
+from napari_scanimage._napari._widget import ScanImageWidget
 
 
 def settle() -> None:
@@ -19,9 +20,17 @@ def settle() -> None:
 
 
 def main() -> None:
-    """Open the sample as `napari-scanimage view --sample` does and save a screenshot."""
+    """Open the sample as `napari-scanimage view --sample` does, check it, save a screenshot."""
     viewer = open_viewer([], sample=True)
-    viewer.window.resize(1500, 900)
+    viewer.window.resize(1500, 1000)
+    panel = next(w for w in viewer.window.dock_widgets.values() if isinstance(w, ScanImageWidget))
+    # the stitching check a user would do on the sample: phase, joining, trims, outlines
+    panel._phase.value = True
+    panel._join.value = True
+    for side in ("left", "right"):
+        panel._trims[side].value = 3
+    panel._outlines.value = True
+    panel._check_seams()
     viewer.dims.set_current_step(0, 12)
     settle()
     viewer.reset_view()
