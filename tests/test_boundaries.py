@@ -18,7 +18,8 @@ BLOCKED = ["napari", "magicgui", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6",
 # Which of our subpackages each layer may import (format <- scan <- lazy <- front ends).
 ALLOWED = {
     "format": {"errors", "format"},
-    "scan": {"errors", "format", "scan", "lazy"},  # scan.to_dask imports lazy on demand
+    # Scan.to_dask and Scan.to_zarr import lazy and export on demand, as conveniences
+    "scan": {"errors", "format", "scan", "lazy", "export"},
     "lazy": {"errors", "format", "scan", "lazy"},
 }
 

@@ -207,7 +207,8 @@ def test_widget_joins_and_trims_in_place(viewer, mroi):
 def test_widget_rejects_trims_that_leave_nothing(viewer, mroi, monkeypatch):
     widget = _widget_on(viewer, mroi.paths)
     shown = []
-    monkeypatch.setattr(widget, "_show_error", lambda exc: shown.append(str(exc)))
+    # patch the class: magicgui containers treat instance attributes as child widgets
+    monkeypatch.setattr(ScanImageWidget, "_show_error", lambda self, exc: shown.append(str(exc)))
     widget._trims["left"].value = 20
     assert shown
     assert "leave nothing" in shown[-1]
