@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from napari_scanimage.testing import ScanSpec, WrittenScan, write_scan
+from napari_scanimage.testing import RoiSpec, ScanSpec, WrittenScan, write_scan
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -24,6 +24,14 @@ os.environ["NAPARI_CONFIG"] = str(
 REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
 requires_real_data = pytest.mark.skipif(
     not REAL_DATA.is_dir(), reason=f"real ScanImage recordings not found at {REAL_DATA}"
+)
+
+
+# Two strips that touch and a small spot elsewhere: µm = degrees x 15 (objective resolution)
+STRIPS = (
+    RoiSpec(name="s1", center_xy=(-3.0, 0.0), size_xy=(6.0, 8.0), pixels_xy=(24, 32)),
+    RoiSpec(name="s2", center_xy=(3.0, 0.0), size_xy=(6.0, 8.0), pixels_xy=(24, 32)),
+    RoiSpec(name="spot", center_xy=(12.0, 6.0), size_xy=(3.0, 3.0), pixels_xy=(16, 16)),
 )
 
 

@@ -13,15 +13,11 @@ from napari_scanimage._napari._export import save_as_zarr
 from napari_scanimage._napari._layers import METADATA_KEY, layer_data
 from napari_scanimage.export import to_zarr
 from napari_scanimage.scan.scan import read_scan
-from napari_scanimage.testing import RoiSpec, ScanSpec
+from napari_scanimage.testing import ScanSpec
+from tests.conftest import STRIPS
 
 pytest.importorskip("napari_ome_zarr")
 
-STRIPS = (
-    RoiSpec(name="s1", center_xy=(-3.0, 0.0), size_xy=(6.0, 8.0), pixels_xy=(24, 32)),
-    RoiSpec(name="s2", center_xy=(3.0, 0.0), size_xy=(6.0, 8.0), pixels_xy=(24, 32)),
-    RoiSpec(name="spot", center_xy=(12.0, 6.0), size_xy=(3.0, 3.0), pixels_xy=(16, 16)),
-)
 SPECS = {
     "mroi": ScanSpec(rois=STRIPS, channels=(1, 2), num_frames=6),
     "fast-z": ScanSpec(

@@ -12,13 +12,8 @@ from napari_scanimage._napari._reader import napari_get_reader, read_scanimage
 from napari_scanimage._napari._sample_data import make_sample_data
 from napari_scanimage._napari._widget import ScanImageWidget
 from napari_scanimage.scan.scan import Scan, read_scan
-from napari_scanimage.testing import RoiSpec, ScanSpec
-
-STRIPS = (
-    RoiSpec(name="s1", center_xy=(-3.0, 0.0), size_xy=(6.0, 8.0), pixels_xy=(24, 32)),
-    RoiSpec(name="s2", center_xy=(3.0, 0.0), size_xy=(6.0, 8.0), pixels_xy=(24, 32)),
-    RoiSpec(name="spot", center_xy=(12.0, 6.0), size_xy=(3.0, 3.0), pixels_xy=(16, 16)),
-)
+from napari_scanimage.testing import ScanSpec
+from tests.conftest import STRIPS
 
 
 @pytest.fixture

@@ -26,13 +26,7 @@ from napari_scanimage.export.recipe import ScanRecipe
 from napari_scanimage.export.store import RECORDS
 from napari_scanimage.summary import summarize
 from napari_scanimage.testing import RoiSpec, ScanSpec
-
-# Two strips that touch and a small spot elsewhere: µm = degrees x 15 (objective resolution)
-STRIPS = (
-    RoiSpec(name="s1", center_xy=(-3.0, 0.0), size_xy=(6.0, 8.0), pixels_xy=(24, 32)),
-    RoiSpec(name="s2", center_xy=(3.0, 0.0), size_xy=(6.0, 8.0), pixels_xy=(24, 32)),
-    RoiSpec(name="spot", center_xy=(12.0, 6.0), size_xy=(3.0, 3.0), pixels_xy=(16, 16)),
-)
+from tests.conftest import STRIPS
 
 
 @pytest.fixture

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 import dask.array as da
 import numpy as np
 
+from napari_scanimage.lazy import mosaic_to_dask
+from napari_scanimage.scan.mosaic import Mosaic
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -108,21 +111,33 @@ def layer_name(scan: Scan, group: LayerGroup, channel: int) -> str:
 def placement(scan: Scan, group: LayerGroup) -> dict[str, Any]:
     """``scale``, ``translate``, ``axis_labels`` and ``units`` of a group's layer."""
     first = group.fields[0]
-    dy, dx = first.pixel_size_um
-    y0, x0 = first.top_left_um
+    return grid_placement(scan, first.top_left_um, first.pixel_size_um, first.depth_index)
+
+
+def grid_placement(
+    scan: Scan, top_left_um: tuple[float, float], pixel_um: tuple[float, float], depth: int
+) -> dict[str, Any]:
+    """Layer kwargs putting pixel grid ``(frames, [z,] y, x)`` at its place in µm."""
+    dy, dx = pixel_um
+    y0, x0 = top_left_um
     # napari puts data coordinate 0 at a pixel's centre; shift by half a pixel
-    # so the field's outer corner lands at its top-left in µm.
+    # so the grid's outer corner lands at its top-left in µm.
     scale: list[float] = [1.0, dy, dx]
     translate: list[float] = [0.0, y0 + dy / 2, x0 + dx / 2]
     labels = ["frame", "y", "x"]
     units = ["", "µm", "µm"]
     if scan.num_scanning_depths > 1:
-        z_scale, z, z_unit = z_axis(scan, first.depth_index)
+        z_scale, z, z_unit = z_axis(scan, depth)
         scale.insert(1, z_scale)
         translate.insert(1, z)
         labels.insert(1, "z")
         units.insert(1, z_unit)
     return {"scale": scale, "translate": translate, "axis_labels": labels, "units": units}
+
+
+def channel_colormap(scan: Scan, channel: int) -> str:
+    """The colormap of a channel (by ScanImage's channel number, so it never moves)."""
+    return CHANNEL_COLORMAPS[min(scan.channels[channel] - 1, len(CHANNEL_COLORMAPS) - 1)]
 
 
 def group_array(scan: Scan, group: LayerGroup, channel: int) -> da.Array:
@@ -165,9 +180,7 @@ def layer_data(
             data = group_array(scan, group, channel)
             kwargs: dict[str, Any] = {
                 "name": layer_name(scan, group, channel),
-                "colormap": CHANNEL_COLORMAPS[
-                    min(scan.channels[channel] - 1, len(CHANNEL_COLORMAPS) - 1)
-                ],
+                "colormap": channel_colormap(scan, channel),
                 "blending": "additive",
                 "multiscale": False,
                 "metadata": layer_metadata(scan, group, channel),
@@ -187,21 +200,7 @@ def mosaic_layer_data(
     contrast: bool = True,
 ) -> list[tuple[da.Array, dict[str, Any], str]]:
     """One stitched layer per channel: every field pasted at its µm position."""
-    from napari_scanimage.lazy import mosaic_to_dask  # noqa: PLC0415
-    from napari_scanimage.scan.mosaic import Mosaic  # noqa: PLC0415
-
     mosaic = Mosaic.of(scan, None if fields is None else list(fields))
-    dy, dx = mosaic.pixel_size_um
-    y0, x0 = mosaic.top_left_um
-    scale: list[float] = [1.0, dy, dx]
-    translate: list[float] = [0.0, y0 + dy / 2, x0 + dx / 2]
-    labels, units = ["frame", "y", "x"], ["", "µm", "µm"]
-    if scan.num_scanning_depths > 1:
-        z_scale, z, z_unit = z_axis(scan, mosaic.depths[0])
-        scale.insert(1, z_scale)
-        translate.insert(1, z)
-        labels.insert(1, "z")
-        units.insert(1, z_unit)
     layers = []
     for channel in range(scan.num_channels) if channels is None else channels:
         data = mosaic_to_dask(scan, channel, mosaic)
@@ -210,15 +209,12 @@ def mosaic_layer_data(
                 data,
                 {
                     "name": f"{_stem(scan)} · mosaic · ch {scan.channels[channel]}",
-                    "colormap": CHANNEL_COLORMAPS[
-                        min(scan.channels[channel] - 1, len(CHANNEL_COLORMAPS) - 1)
-                    ],
+                    "colormap": channel_colormap(scan, channel),
                     "blending": "additive",
                     "multiscale": False,
-                    "scale": scale,
-                    "translate": translate,
-                    "axis_labels": labels,
-                    "units": units,
+                    **grid_placement(
+                        scan, mosaic.top_left_um, mosaic.pixel_size_um, mosaic.depths[0]
+                    ),
                     "metadata": {
                         METADATA_KEY: {
                             "files": scan.filenames,
