@@ -98,3 +98,46 @@ def test_trims_keep_the_field_selection_when_napari_resets_choices(widget):
     widget.reset_choices()  # napari does this whenever layers change
     assert widget._fields.value == [0]
     assert len(widget._viewer.layers) == 1
+
+
+def test_panel_error_paths_and_buttons(make_napari_viewer, write, qtbot, monkeypatch):
+    from napari.settings import get_settings
+    from napari.utils import notifications
+
+    from napari_scanimage._napari import _widget
+
+    shown = []
+    monkeypatch.setattr(notifications, "show_error", lambda message: shown.append(("e", message)))
+    monkeypatch.setattr(notifications, "show_info", lambda message: shown.append(("i", message)))
+    written = write(ScanSpec(rois=(RoiSpec(name="only"),), num_frames=3))
+    viewer = make_napari_viewer()
+    viewer.open(str(written.paths[0]), plugin="napari-scanimage")
+    panel = ScanImageWidget(viewer)
+    # trims that leave nothing: the real error path, a notification, layers unchanged
+    panel._trims["left"].value = 70
+    assert shown[-1][0] == "e"
+    assert "leave nothing" in shown[-1][1]
+    panel._trims["left"].value = 0
+    # no ROIs touch: the seam check says so
+    panel._seams.clicked.emit()
+    assert panel._seams_info.value == "no touching ROIs"
+    # the default-reader button saves napari's preferences
+    panel._default_reader.clicked.emit()
+    assert get_settings().plugins.extension2reader["*.tif"] == "napari"
+    assert shown[-1][0] == "i"
+    assert "Reader preferences saved" in shown[-1][1]
+    panel._default_reader.clicked.emit()
+    assert shown[-1] == ("i", "Already the default.")
+    # saving without a path writes next to the files
+    panel._save.clicked.emit()
+    qtbot.waitUntil(lambda: any(m == ("i", f"Saved {written.paths[0].with_name('scan.zarr')}")
+                                for m in shown), timeout=30_000)  # fmt: skip
+    # a layer whose files are gone cannot be adopted: an error, not an exception
+    layer = viewer.layers[0]
+    meta = dict(layer.metadata)
+    meta["napari_scanimage"] = {**meta["napari_scanimage"], "files": ["/nonexistent/x_00001.tif"]}
+    viewer.add_image(np.zeros((4, 4)), metadata=meta)
+    assert shown[-1][0] == "e"
+    assert "no such file" in shown[-1][1]
+    assert _widget._edge_hint(1.6) == " (bright edges: trim more)"
+    assert _widget._edge_hint(1.0) == ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_scanimage import read_scan
+from napari_scanimage import ScanImageError, read_scan
 from napari_scanimage.lazy import mosaic_to_dask
 from napari_scanimage.scan.mosaic import Mosaic
 from napari_scanimage.scan.phase import estimate_phase, shift_odd_rows
@@ -147,3 +147,11 @@ def test_mosaic_of_a_fast_z_scan_has_a_z_axis(write):
     array = mosaic_to_dask(read_scan(written.paths))
     assert array.shape == (2, 2, 128, 192)
     np.testing.assert_array_equal(array[1, 1, :, 96:].compute(), written.fields[3].data[1, 0])
+
+
+def test_phase_per_roi_of_a_joined_field(combed):
+    scan = read_scan(combed.paths, join_contiguous=True, fix_scan_phase={0: (1.0, 2.0)})
+    assert scan.scan_phase(0) == (1.0, 2.0)
+    bad = read_scan(combed.paths, join_contiguous=True, fix_scan_phase={0: (1.0,)})
+    with pytest.raises(ScanImageError, match="field 0 has 2 ROIs, the scan phase gives 1"):
+        bad[0]
