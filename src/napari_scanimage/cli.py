@@ -56,11 +56,21 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
-def _phase_option(value: str | None) -> bool | float:
+def _phase_option(value: str | float | None) -> bool | float:
     """``--fix-scan-phase`` alone estimates; with a number, that offset (pixels)."""
     if value is None:
         return False
     return True if value == "auto" else float(value)
+
+
+def _phase_argument(text: str) -> str | float:
+    """``auto`` or a number of pixels, checked by argparse so a typo is a usage error."""
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of pixels, got {text!r}") from None
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -130,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fix-scan-phase",
         nargs="?",
         const="auto",
+        type=_phase_argument,
         metavar="PIXELS",
         help="undo the bidirectional scan phase: estimated per ROI, or the offset given",
     )

@@ -18,6 +18,7 @@ __all__ = [
     "ScanImageError",
     "ScanImageFileError",
     "ScanImageIndexError",
+    "ScanImageNotFoundError",
     "ScanImageVersionError",
     "ScanImageWarning",
     "TruncatedFileError",
@@ -52,6 +53,10 @@ class TruncatedFileError(ScanImageFileError):
 
 class MixedAcquisitionError(ScanImageFileError):
     """Files of different acquisitions were given as one scan."""
+
+
+class ScanImageNotFoundError(ScanImageFileError, FileNotFoundError):
+    """A path or pattern that names no file."""
 
 
 class MissingFileError(ScanImageFileError, FileNotFoundError):

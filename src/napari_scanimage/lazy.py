@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import dask.array as da
 import numpy as np
 
+from napari_scanimage.scan.indexing import split_key
 from napari_scanimage.scan.mosaic import Mosaic
 
 if TYPE_CHECKING:
@@ -37,9 +38,7 @@ class FieldArray:
 
     def __getitem__(self, key: object) -> np.ndarray:
         """Read ``[frames, y, x]``; any numpy key on those axes works."""
-        parts = key if isinstance(key, tuple) else (key,)
-        parts = parts + (slice(None),) * (3 - len(parts))
-        tkey, ykey, xkey = parts[:3]
+        tkey, ykey, xkey = split_key(key, 3)
         return self.scan[self.field.index, ykey, xkey, self.channel, tkey].transpose(
             *_frames_first(tkey, ykey, xkey)
         )

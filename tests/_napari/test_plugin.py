@@ -159,8 +159,8 @@ def test_widget_picks_fields_and_channels(viewer, mroi):
     widget = _widget_on(viewer, mroi.paths)
     widget._fields.value = [2]
     assert [layer.name for layer in viewer.layers] == [
-        "scan_00001 · field 1 · ch 1",
-        "scan_00001 · field 1 · ch 2",
+        "scan_00001 · field 3 · ch 1",  # the panel's number for that field
+        "scan_00001 · field 3 · ch 2",
     ]
     assert viewer.layers[0].data.shape == (6, 16, 16)
     widget._channels.value = [1]

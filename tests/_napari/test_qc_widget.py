@@ -130,8 +130,8 @@ def test_panel_error_paths_and_buttons(make_napari_viewer, write, qtbot, monkeyp
     assert shown[-1] == ("i", "Already the default.")
     # saving without a path writes next to the files
     panel._save.clicked.emit()
-    qtbot.waitUntil(lambda: any(m == ("i", f"Saved {written.paths[0].with_name('scan.zarr')}")
-                                for m in shown), timeout=30_000)  # fmt: skip
+    saved = ("i", f"Saved {written.paths[0].with_name('scan_00001.zarr')}")
+    qtbot.waitUntil(lambda: saved in shown, timeout=30_000)
     # a layer whose files are gone cannot be adopted: an error, not an exception
     layer = viewer.layers[0]
     meta = dict(layer.metadata)

@@ -366,11 +366,14 @@ def test_strip_offset_that_wraps_negative(tmp_path, offset):
 # -- paths that cannot be read --------------------------------------------------------------
 
 
-def test_missing_file_stays_file_not_found(tmp_path):
-    with pytest.raises(FileNotFoundError) as info:
-        TiffFileHandle(tmp_path / "absent.tif")
-    assert not isinstance(info.value, ScanImageError)
-    assert info.value.errno == errno.ENOENT
+def test_missing_file_is_our_not_found_error(tmp_path):
+    """A file that vanished after its name was checked: ours, and still a FileNotFoundError."""
+    path = tmp_path / "absent.tif"
+    with pytest.raises(FileNotFoundError, match=r"absent\.tif: no such file") as info:
+        TiffFileHandle(path)
+    assert isinstance(info.value, ScanImageError)
+    assert isinstance(info.value.__cause__, FileNotFoundError)
+    assert info.value.__cause__.errno == errno.ENOENT
 
 
 def test_permission_denied(tmp_path, monkeypatch):

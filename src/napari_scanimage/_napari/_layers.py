@@ -11,13 +11,13 @@ a field imaged at consecutive depths with the same geometry becomes one layer.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dask.array as da
 import numpy as np
 
 from napari_scanimage.lazy import mosaic_to_dask
+from napari_scanimage.scan.files import acquisition_stem
 from napari_scanimage.scan.mosaic import Mosaic
 
 if TYPE_CHECKING:
@@ -65,20 +65,12 @@ def layer_groups(scan: Scan, fields: Sequence[int] | None = None) -> list[LayerG
     return [LayerGroup(number=i + 1, fields=tuple(run)) for i, run in enumerate(runs)]
 
 
-def z_step(scan: Scan) -> float | None:
-    """Spacing of the depths in µm, or None where they are not evenly spaced."""
-    steps = np.diff(np.asarray(scan.scanning_depths, dtype=float))
-    if len(steps) and np.allclose(steps, steps[0]) and steps[0] != 0:
-        return float(steps[0])
-    return None
-
-
 def z_axis(scan: Scan, depth_index: int) -> tuple[float, float, str]:
     """(scale, coordinate, unit) of a depth on the layers' z axis.
 
     z is in µm when the depths are evenly spaced, else in plane numbers.
     """
-    step = z_step(scan)
+    step = scan.depth_step
     if step is None:
         return 1.0, float(depth_index), ""
     return step, scan.scanning_depths[depth_index], "µm"
@@ -98,14 +90,16 @@ def estimate_contrast(array: da.Array, samples: int = CONTRAST_SAMPLES) -> tuple
 
 
 def _stem(scan: Scan) -> str:
-    """``scan_00001`` for split files ``scan_00001_0000N``, else the file's stem."""
-    stem = Path(scan.filenames[0]).stem
-    return stem.rsplit("_", 1)[0] if scan.num_files > 1 else stem
+    return acquisition_stem(scan.filenames)
 
 
 def layer_name(scan: Scan, group: LayerGroup, channel: int) -> str:
-    """``scan_00001 · field 2 · ch 1`` (1-based, as ScanImage numbers things)."""
-    return f"{_stem(scan)} · field {group.number} · ch {scan.channels[channel]}"
+    """``scan_00001 · field 2 · ch 1``: 1-based, the panel's and the export's numbers.
+
+    A layer holding one ROI over several depths is named after its first field.
+    """
+    number = group.fields[0].index + 1
+    return f"{_stem(scan)} · field {number} · ch {scan.channels[channel]}"
 
 
 def placement(scan: Scan, group: LayerGroup) -> dict[str, Any]:
@@ -154,6 +148,7 @@ def layer_metadata(scan: Scan, group: LayerGroup, channel: int) -> dict[str, Any
         METADATA_KEY: {
             "files": scan.filenames,
             "fields": [f.index for f in group.fields],
+            "kind": "field",
             "group": group.number,
             "channel": channel,
             "join_contiguous": scan.join_contiguous,
@@ -218,7 +213,7 @@ def mosaic_layer_data(
                     "metadata": {
                         METADATA_KEY: {
                             "files": scan.filenames,
-                            "mosaic": True,
+                            "kind": "mosaic",
                             "fields": [
                                 p.field for d in mosaic.depths for p in mosaic.placements[d]
                             ],
@@ -263,7 +258,7 @@ def outline_layer_data(
         "edge_width": 1.0,
         "features": {"roi": names},
         "text": {"string": "{roi}", "color": "yellow", "size": 10, "anchor": "upper_left"},
-        "metadata": {METADATA_KEY: {"files": scan.filenames, "outlines": True}},
+        "metadata": {METADATA_KEY: {"files": scan.filenames, "kind": "outlines"}},
         "units": units,
     }
     return rectangles, kwargs, "shapes"

@@ -37,6 +37,7 @@ from napari_scanimage._napari._layers import (
 from napari_scanimage._napari._preferences import set_default_reader
 from napari_scanimage.errors import ScanImageError
 from napari_scanimage.scan.fields import Trim
+from napari_scanimage.scan.files import acquisition_stem
 from napari_scanimage.scan.scan import Scan, read_scan
 from napari_scanimage.scan.seams import check_seams
 from napari_scanimage.summary import format_short_summary, summarize
@@ -55,6 +56,13 @@ MAX_TRIM = 4096
 def _key(group: LayerGroup, channel: int) -> LayerKey:
     first = group.fields[0]
     return (first.roi_ids, first.depth_index, channel)
+
+
+def _scan_info(layer: Any) -> dict[str, Any] | None:
+    """The napari-scanimage record in a layer's metadata, if it has one."""
+    metadata = getattr(layer, "metadata", None)
+    info = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+    return info if isinstance(info, dict) else None
 
 
 def _edge_hint(contrast: float) -> str:
@@ -175,10 +183,13 @@ class ScanImageWidget(Container):
 
     def set_scan(self, scan: Scan, *, add_layers: bool = True) -> None:
         """Manage ``scan``: fill the lists, and add its layers unless they exist."""
-        self._base = scan.with_options(join_contiguous=False, trim=Trim())
+        self._base = scan.with_options(join_contiguous=False, trim=Trim(), fix_scan_phase=False)
         self._layers = {}
+        self._outline_layer = None
+        self._phase_overrides = {}  # keyed by the previous scan's field numbers
         self._quiet = True
         try:
+            self._phase.value = scan.fix_scan_phase is not False
             self._join.value = scan.join_contiguous
             for side, widget in self._trims.items():
                 widget.value = getattr(scan.trim, side)
@@ -188,6 +199,8 @@ class ScanImageWidget(Container):
             self._fields.value = [f.index for f in scan.fields]
             self._channels.value = list(range(scan.num_channels))
             self._summary.value = format_short_summary(summarize(scan))
+            self._phase_info.value = self._phase_text(scan)
+            self._seams_info.value = ""
         finally:
             self._quiet = False
         for layer in self._viewer.layers:
@@ -204,8 +217,12 @@ class ScanImageWidget(Container):
             return
         from napari.qt.threading import create_worker  # noqa: PLC0415 - Qt on demand
 
+        phase = self._phase_option()
+
         def work() -> Scan:
-            return read_scan(paths, join_contiguous=self._join.value, trim=self.trim)
+            return read_scan(
+                paths, join_contiguous=self._join.value, trim=self.trim, fix_scan_phase=phase
+            )
 
         worker = create_worker(work, _progress={"desc": "Opening ScanImage files"})
         worker.returned.connect(self.set_scan)
@@ -228,12 +245,14 @@ class ScanImageWidget(Container):
 
     def _adopt_from(self, layer: Any) -> None:
         """Take over the scan of a layer the reader added, if it is a new scan."""
-        info = layer.metadata.get(METADATA_KEY) if hasattr(layer, "metadata") else None
+        info = _scan_info(layer)
         if not info:
             return
         if self._scan is not None and info["files"] == self._scan.filenames:
             self._claim(layer)
             return
+        if info.get("kind", "field") != "field":
+            return  # mosaic and outline layers follow a scan; they don't bring one
         try:
             scan = read_scan(
                 info["files"], join_contiguous=info["join_contiguous"], trim=tuple(info["trim"])
@@ -244,8 +263,15 @@ class ScanImageWidget(Container):
         self.set_scan(scan, add_layers=False)
 
     def _claim(self, layer: Any) -> None:
-        info = layer.metadata.get(METADATA_KEY) if hasattr(layer, "metadata") else None
+        info = _scan_info(layer)
         if not info or self._scan is None or info["files"] != self._scan.filenames:
+            return
+        kind = info.get("kind", "field")
+        if kind == "outlines":
+            self._outline_layer = layer
+            return
+        if kind == "mosaic":
+            self._layers[((), -1, info["channel"])] = layer
             return
         fields = [self._scan.fields[i] for i in info["fields"] if i < self._scan.num_fields]
         if fields:
@@ -338,7 +364,10 @@ class ScanImageWidget(Container):
     def _check_seams(self) -> None:
         if self._scan is None:
             return
-        joined = self._scan.with_options(join_contiguous=True)
+        joined = self._scan
+        if not joined.join_contiguous:
+            # overrides are keyed by the unjoined fields: estimate every joined ROI instead
+            joined = joined.with_options(join_contiguous=True, fix_scan_phase=self._phase.value)
         seams = check_seams(joined)
         if not seams:
             self._seams_info.value = "no touching ROIs"
@@ -359,8 +388,8 @@ class ScanImageWidget(Container):
 
         chosen = str(self._zarr_path.value or "")
         if chosen in ("", "."):
-            first = Path(self._scan.filenames[0])
-            chosen = str(first.with_name(first.stem.rsplit("_", 1)[0] + ".zarr"))
+            folder = Path(self._scan.filenames[0]).parent
+            chosen = str(folder / f"{acquisition_stem(self._scan.filenames)}.zarr")
         worker = save_as_zarr(
             self._scan,
             chosen,

@@ -11,8 +11,6 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from napari_scanimage import __version__
 from napari_scanimage.export import chunks
 from napari_scanimage.export.describe import KEY, field_record, image_name, root_record
@@ -126,7 +124,7 @@ def to_zarr(
 
 def _image_attrs(scan: Scan, plan: ExportPlan) -> list[dict[str, Any]]:
     numbers = [scan.channels[c] for c in plan.channels]
-    step = _z_step(scan.scanning_depths)
+    step = scan.depth_step
     return [
         {
             **image_attrs(
@@ -153,11 +151,3 @@ def _ome_xml(scan: Scan, plan: ExportPlan, creator: str) -> str:
         channel_numbers=[scan.channels[c] for c in plan.channels],
         creator=creator,
     )
-
-
-def _z_step(depths: Sequence[float]) -> float | None:
-    """Spacing of evenly spaced depths (µm), else None."""
-    steps = np.diff(np.asarray(depths, dtype=float))
-    if len(steps) and np.allclose(steps, steps[0]) and steps[0] != 0:
-        return float(steps[0])
-    return None

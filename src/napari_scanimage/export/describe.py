@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from napari_scanimage.scan.files import acquisition_stem
 from napari_scanimage.summary import summarize
 
 if TYPE_CHECKING:
@@ -42,10 +42,7 @@ def root_record(scan: Scan, plan: ExportPlan, *, creator: str) -> dict[str, Any]
 
 def image_name(scan: Scan, image: ImagePlan) -> str:
     """``scan_00001 · field 2`` (1-based, like the live layers' names)."""
-    stem = Path(scan.filenames[0]).stem
-    if scan.num_files > 1:  # scan_00001_00002.tif: drop the file counter
-        stem = stem.rsplit("_", 1)[0]
-    return f"{stem} · field {image.field.index + 1}"
+    return f"{acquisition_stem(scan.filenames)} · field {image.field.index + 1}"
 
 
 def field_record(image: ImagePlan) -> dict[str, Any]:

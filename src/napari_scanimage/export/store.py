@@ -157,12 +157,20 @@ def _read_record(path: Path) -> dict[str, Any] | None:
 
 
 def _remove(path: Path) -> None:
-    """Delete an old store; never a folder that is not one."""
-    if path.is_dir() and (
-        not any(path.iterdir()) or any((path / m).is_file() for m in _ZARR_MARKERS)
-    ):
+    """Delete an old conversion; never a folder or store that this package did not write."""
+    if path.is_dir() and not any(path.iterdir()):
         shutil.rmtree(path)
         return
+    if path.is_dir() and any((path / m).is_file() for m in _ZARR_MARKERS):
+        try:
+            ours = _read_record(path) is not None
+        except ExportError:
+            ours = False
+        if ours:
+            shutil.rmtree(path)
+            return
+        msg = f"refusing to replace {path}: it is a Zarr store that napari-scanimage did not write"
+        raise ExportError(msg)
     raise ExportError(f"refusing to replace {path}: it is not a Zarr store")
 
 

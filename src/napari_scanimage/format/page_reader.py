@@ -36,6 +36,7 @@ class PageReader:
         self._map = mmap.mmap(handle.fd, 0, access=mmap.ACCESS_READ)
         self._closed = False
         if len(self._map) < handle.size:
+            self._map.close()
             raise TruncatedFileError(self.path, "the file shrank while it was opened")
 
     def close(self) -> None:

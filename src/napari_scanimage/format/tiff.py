@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from napari_scanimage.errors import NotScanImageError, TruncatedFileError
+from napari_scanimage.errors import NotScanImageError, ScanImageNotFoundError, TruncatedFileError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -117,8 +117,8 @@ class TiffFileHandle:
         self.path = os.fspath(path)
         try:
             self.fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        except FileNotFoundError:
-            raise
+        except FileNotFoundError as exc:
+            raise ScanImageNotFoundError(self.path, "no such file") from exc
         except OSError as exc:
             msg = f"cannot open for reading ({exc.strerror})"
             raise NotScanImageError(self.path, msg) from exc

@@ -12,9 +12,16 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from napari_scanimage.errors import ScanImageFileError
+from napari_scanimage.errors import ScanImageFileError, ScanImageNotFoundError
 
-__all__ = ["PathsLike", "acquisition_files", "expand_paths", "natural_key", "split_counters"]
+__all__ = [
+    "PathsLike",
+    "acquisition_files",
+    "acquisition_stem",
+    "expand_paths",
+    "natural_key",
+    "split_counters",
+]
 
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 _DIGITS = re.compile(r"(\d+)")
@@ -79,13 +86,13 @@ def expand_paths(paths: PathsLike) -> list[str]:
     found: list[str] = []
     for item in items:
         name = os.fspath(item)
-        if glob.has_magic(name):
+        if os.path.isfile(name):  # an existing name wins, even with [ ] * ? in it
+            found.append(name)
+        elif glob.has_magic(name):
             matches = sorted(glob.glob(os.path.expanduser(name)), key=natural_key)
             if not matches:
                 raise ScanImageNotFoundError(name, "no file matches this pattern")
             found.extend(matches)
-        elif os.path.isfile(name):
-            found.append(name)
         elif os.path.isdir(name):
             raise ScanImageFileError(name, "is a folder; give file names or a pattern")
         else:
@@ -94,5 +101,15 @@ def expand_paths(paths: PathsLike) -> list[str]:
     return sorted(unique, key=natural_key)
 
 
-class ScanImageNotFoundError(ScanImageFileError, FileNotFoundError):
-    """A path or pattern that names no file."""
+def acquisition_stem(paths: list[str]) -> str:
+    """``scan_00001`` for ``scan_00001_0000N`` split files, else the first file's stem.
+
+    Examples
+    --------
+    >>> acquisition_stem(["/d/scan_00001_00001.tif"]), acquisition_stem(["/d/scan_00002.tif"])
+    ('scan_00001', 'scan_00002')
+    """
+    counters = split_counters(paths[0])
+    if counters is not None and counters[2] is not None:
+        return f"{counters[0]}_{counters[1]:05d}"
+    return Path(paths[0]).stem

@@ -128,7 +128,7 @@ def phase_offsets(scan: Scan, field: int) -> tuple[float, ...]:
         return (0.0,) * parts
     if option is True:
         return estimate_field_phase(scan, field)
-    if isinstance(option, int | float):
+    if not isinstance(option, Mapping):  # one number for every ROI (numpy scalars too)
         return (float(option),) * parts
     if field in option:
         given = option[field]

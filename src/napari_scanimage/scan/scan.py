@@ -171,7 +171,10 @@ class Scan:
         dtype: npt.DTypeLike | None = None,
         fix_scan_phase: PhaseOption | None = None,
     ) -> Scan:
-        """The same files with other joining/trim/dtype/phase; nothing is re-read."""
+        """The same files with other joining/trim/dtype/phase; nothing is re-read.
+
+        The views share the open files: closing any of them closes them all.
+        """
         return Scan(
             self._source,
             dtype=self.dtype if dtype is None else dtype,
@@ -273,6 +276,14 @@ class Scan:
         return [f.offsets for f in self.fields]
 
     @property
+    def depth_step(self) -> float | None:
+        """Spacing of the depths in µm, or None where there is one depth or uneven ones."""
+        steps = np.diff(np.asarray(self.scanning_depths, dtype=float))
+        if len(steps) and np.allclose(steps, steps[0]) and steps[0] != 0:
+            return float(steps[0])
+        return None
+
+    @property
     def fps(self) -> float:
         """Frames per second of one field (the volume rate for fast-Z stacks)."""
         return self.layout.fps
@@ -340,8 +351,14 @@ class Scan:
         receives the data (any array of the right shape, e.g. a reused buffer).
         """
         f = self.fields[normalize_axis(field, self.num_fields, "fields").values[0]]
-        chans = np.arange(self.num_channels) if channels is None else np.asarray(channels)
-        times = np.arange(self.num_frames) if frames is None else np.asarray(frames)
+        chans = normalize_axis(
+            slice(None) if channels is None else np.atleast_1d(channels),
+            self.num_channels,
+            "channels",
+        ).values
+        times = normalize_axis(
+            slice(None) if frames is None else np.atleast_1d(frames), self.num_frames, "frames"
+        ).values
         rows = slice(*(rows or slice(None)).indices(f.height)[:2])
         cols = slice(*(cols or slice(None)).indices(f.width)[:2])
         shape = (
@@ -481,7 +498,13 @@ class Scan:
         """
         files = set(self.filenames) | set(acquisition_files(self.filenames[-1]))
         ordered: list[str] = sorted(files, key=natural_key)
-        return read_scan(ordered, self.dtype, self.join_contiguous, trim=self.trim)
+        return read_scan(
+            ordered,
+            self.dtype,
+            self.join_contiguous,
+            trim=self.trim,
+            fix_scan_phase=self.fix_scan_phase,
+        )
 
     def close(self) -> None:
         """Release the file maps; arrays already returned stay valid."""

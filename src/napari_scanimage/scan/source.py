@@ -19,6 +19,7 @@ import numpy as np
 from napari_scanimage.errors import (
     MissingFileError,
     MixedAcquisitionError,
+    ScanImageFileError,
     ScanImageWarning,
     TruncatedFileError,
 )
@@ -49,35 +50,20 @@ class ScanSource:
 
     @classmethod
     def open(cls, paths: list[str]) -> ScanSource:
-        """Open, check and index ``paths`` (already expanded and ordered)."""
+        """Open, check and index ``paths`` (already expanded and ordered).
+
+        On any error the files already mapped are released before it propagates.
+        """
         readers: list[PageReader] = []
-        header: ScanImageHeader | None = None
-        for path in paths:
-            with TiffFileHandle(path) as handle:
-                this = ScanImageHeader.from_file(handle)
-                if header is None:
-                    header = this
-                else:
-                    _check_same_acquisition(header, this)
-                index = PageIndex.build(handle)
-                first = readers[0].index if readers else index
-                if (index.height, index.width, index.dtype) != (
-                    first.height,
-                    first.width,
-                    first.dtype,
-                ):
-                    msg = (
-                        f"pages are {index.height}x{index.width} {index.dtype}, those of "
-                        f"{first.path} {first.height}x{first.width} {first.dtype}"
-                    )
-                    raise MixedAcquisitionError(path, msg)
-                if index.truncation:
-                    warnings.warn(f"{path}: {index.truncation}", ScanImageWarning, stacklevel=4)
-                readers.append(PageReader(handle, index))
-        assert header is not None  # expand_paths never returns an empty list
-        _check_counters(paths)
-        layout = AcquisitionLayout.from_header(header, sum(r.count for r in readers))
-        _check_frame_numbers(readers, layout.num_channels, layout.average_factor)
+        try:
+            header = _open_readers(paths, readers)
+            _check_counters(paths)
+            layout = AcquisitionLayout.from_header(header, sum(r.count for r in readers))
+            _check_frame_numbers(readers, layout.num_channels, layout.average_factor)
+        except BaseException:
+            for reader in readers:
+                reader.close()
+            raise
         counts = [r.count for r in readers]
         starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return cls(header, tuple(readers), starts)
@@ -114,6 +100,36 @@ class ScanSource:
         """Description text of one global page."""
         files, local = self.locate(np.array([page]))
         return self.readers[int(files[0])].description(int(local[0]))
+
+
+def _open_readers(paths: list[str], readers: list[PageReader]) -> ScanImageHeader:
+    """Map every file into ``readers`` (filled as it goes); returns the first header."""
+    header: ScanImageHeader | None = None
+    for path in paths:
+        with TiffFileHandle(path) as handle:
+            this = ScanImageHeader.from_file(handle)
+            if header is None:
+                header = this
+            else:
+                _check_same_acquisition(header, this)
+            index = PageIndex.build(handle)
+            first = readers[0].index if readers else index
+            if (index.height, index.width, index.dtype) != (
+                first.height,
+                first.width,
+                first.dtype,
+            ):
+                msg = (
+                    f"pages are {index.height}x{index.width} {index.dtype}, those of "
+                    f"{first.path} {first.height}x{first.width} {first.dtype}"
+                )
+                raise MixedAcquisitionError(path, msg)
+            if index.truncation:
+                warnings.warn(f"{path}: {index.truncation}", ScanImageWarning, stacklevel=5)
+            readers.append(PageReader(handle, index))
+    if header is None:
+        raise ScanImageFileError(None, "no files given")
+    return header
 
 
 def canonical_header(header: ScanImageHeader) -> str:
