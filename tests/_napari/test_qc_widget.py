@@ -141,3 +141,17 @@ def test_panel_error_paths_and_buttons(make_napari_viewer, write, qtbot, monkeyp
     assert "no such file" in shown[-1][1]
     assert _widget._edge_hint(1.6) == " (bright edges: trim more)"
     assert _widget._edge_hint(1.0) == ""
+
+
+def test_a_new_panel_adopts_mosaic_and_outline_layers(widget):
+    viewer = widget._viewer
+    widget._mosaic.value = True
+    widget._outlines.value = True
+    names = sorted(layer.name for layer in viewer.layers)
+    second = ScanImageWidget(viewer)  # adopts what is in the viewer, kinds included
+    assert second._outline_layer is viewer.layers["scan_00001 · ROI outlines"]
+    assert ((), -1, 0) in second._layers
+    assert second._mosaic.value
+    assert second._outlines.value
+    second._trims["left"].value = 1  # updates the mosaic layer in place, not a second one
+    assert sorted(layer.name for layer in viewer.layers) == names

@@ -214,6 +214,8 @@ def mosaic_layer_data(
                         METADATA_KEY: {
                             "files": scan.filenames,
                             "kind": "mosaic",
+                            "join_contiguous": scan.join_contiguous,
+                            "trim": dataclasses.astuple(scan.trim),
                             "fields": [
                                 p.field for d in mosaic.depths for p in mosaic.placements[d]
                             ],
@@ -258,7 +260,14 @@ def outline_layer_data(
         "edge_width": 1.0,
         "features": {"roi": names},
         "text": {"string": "{roi}", "color": "yellow", "size": 10, "anchor": "upper_left"},
-        "metadata": {METADATA_KEY: {"files": scan.filenames, "kind": "outlines"}},
+        "metadata": {
+            METADATA_KEY: {
+                "files": scan.filenames,
+                "kind": "outlines",
+                "join_contiguous": scan.join_contiguous,
+                "trim": dataclasses.astuple(scan.trim),
+            }
+        },
         "units": units,
     }
     return rectangles, kwargs, "shapes"

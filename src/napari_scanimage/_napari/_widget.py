@@ -251,11 +251,11 @@ class ScanImageWidget(Container):
         if self._scan is not None and info["files"] == self._scan.filenames:
             self._claim(layer)
             return
-        if info.get("kind", "field") != "field":
-            return  # mosaic and outline layers follow a scan; they don't bring one
         try:
             scan = read_scan(
-                info["files"], join_contiguous=info["join_contiguous"], trim=tuple(info["trim"])
+                info["files"],
+                join_contiguous=bool(info.get("join_contiguous", False)),
+                trim=tuple(info.get("trim", (0, 0, 0, 0))),
             )
         except (ScanImageError, OSError) as exc:
             self._show_error(exc)
@@ -267,11 +267,18 @@ class ScanImageWidget(Container):
         if not info or self._scan is None or info["files"] != self._scan.filenames:
             return
         kind = info.get("kind", "field")
-        if kind == "outlines":
-            self._outline_layer = layer
-            return
-        if kind == "mosaic":
-            self._layers[((), -1, info["channel"])] = layer
+        if kind in ("outlines", "mosaic"):
+            # the panel shows what the viewer shows: tick the box that made this layer
+            quiet, self._quiet = self._quiet, True
+            try:
+                if kind == "outlines":
+                    self._outline_layer = layer
+                    self._outlines.value = True
+                else:
+                    self._layers[((), -1, info["channel"])] = layer
+                    self._mosaic.value = True
+            finally:
+                self._quiet = quiet
             return
         fields = [self._scan.fields[i] for i in info["fields"] if i < self._scan.num_fields]
         if fields:
