@@ -18,6 +18,7 @@ import numpy as np
 
 from napari_scanimage.lazy import mosaic_to_dask
 from napari_scanimage.scan.files import acquisition_stem
+from napari_scanimage.scan.frame_info import spread_frames
 from napari_scanimage.scan.mosaic import Mosaic
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def estimate_contrast(array: da.Array, samples: int = CONTRAST_SAMPLES) -> tuple
 
     Reads ``samples`` frames, never the whole array.
     """
-    frames = np.unique(np.linspace(0, array.shape[0] - 1, samples).astype(int))
+    frames = spread_frames(array.shape[0], samples)
     values = np.asarray(array[frames.tolist()].compute())
     lo, hi = np.percentile(values, [0.5, 99.8]) if values.size else (0.0, 1.0)
     if hi <= lo:

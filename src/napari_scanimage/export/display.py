@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from napari_scanimage.scan.frame_info import spread_frames
+
 if TYPE_CHECKING:
     from napari_scanimage.scan.scan import Scan
 
@@ -21,7 +23,7 @@ def channel_window(scan: Scan, field: int, channel: int) -> dict[str, float]:
     Uses the live layers' percentiles (0.5 and 99.8), so an exported field opens
     with the contrast the scan had.
     """
-    frames = np.unique(np.linspace(0, scan.num_frames - 1, SAMPLES).astype(int))
+    frames = spread_frames(scan.num_frames, SAMPLES)
     values = scan.read_field(field, channels=[channel], frames=frames)
     start, end = (float(v) for v in np.percentile(values, [0.5, 99.8]))
     if end <= start:

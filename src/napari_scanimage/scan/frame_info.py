@@ -17,7 +17,18 @@ from napari_scanimage.scan.indexing import normalize_axis
 if TYPE_CHECKING:
     from napari_scanimage.scan.scan import Scan
 
-__all__ = ["field_pages", "frame_description", "per_frame_values"]
+__all__ = ["field_pages", "frame_description", "per_frame_values", "spread_frames"]
+
+
+def spread_frames(num_frames: int, count: int) -> np.ndarray:
+    """Up to ``count`` frame numbers spread evenly from the first to the last frame.
+
+    Examples
+    --------
+    >>> spread_frames(10, 4).tolist(), spread_frames(2, 5).tolist()
+    ([0, 3, 6, 9], [0, 1])
+    """
+    return np.unique(np.linspace(0, num_frames - 1, min(count, num_frames)).astype(np.int64))
 
 
 def field_pages(scan: Scan, field: int, channel: int = 0) -> np.ndarray:

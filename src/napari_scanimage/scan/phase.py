@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from napari_scanimage.errors import ScanImageError
+from napari_scanimage.scan.frame_info import spread_frames
 
 if TYPE_CHECKING:
     from napari_scanimage.scan.scan import Scan
@@ -146,7 +147,7 @@ def estimate_field_phase(
 ) -> tuple[float, ...]:
     """Estimate each ROI strip of a field on its uncorrected temporal mean (cached)."""
     f = scan.fields[field]
-    chosen = np.unique(np.linspace(0, scan.num_frames - 1, min(frames, scan.num_frames)))
+    chosen = spread_frames(scan.num_frames, frames)
     cache = scan.phase_cache
     results = []
     for ys, xs in zip(f.yslices, f.xslices, strict=True):

@@ -382,13 +382,11 @@ class Scan:
         rows: slice,
         cols: slice,
         out: np.ndarray,
-        *,
-        raw: bool = False,
     ) -> None:
         if out.size == 0:
             return
         pages = self.layout.pages(times, f.depth_index, chans)
-        offsets = (0.0,) * len(f.yslices) if raw else self.scan_phase(f.index)
+        offsets = self.scan_phase(f.index)
         for ys, xs, oys, oxs, offset in zip(
             f.yslices, f.xslices, f.output_yslices, f.output_xslices, offsets, strict=True
         ):

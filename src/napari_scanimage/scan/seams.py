@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from napari_scanimage.scan.frame_info import spread_frames
+
 if TYPE_CHECKING:
     from napari_scanimage.scan.scan import Scan
 
@@ -54,8 +56,9 @@ class Seam:
 
 def mean_image(scan: Scan, field: int, frames: int = 50, channel: int = 0) -> np.ndarray:
     """Mean of ``frames`` frames spread over the recording, as float64 ``(y, x)``."""
-    chosen = np.unique(np.linspace(0, scan.num_frames - 1, min(frames, scan.num_frames)))
-    block = scan.read_field(field, channels=[channel], frames=chosen.astype(np.int64))
+    block = scan.read_field(
+        field, channels=[channel], frames=spread_frames(scan.num_frames, frames)
+    )
     return np.asarray(block[:, 0].mean(axis=0, dtype=np.float64))
 
 
