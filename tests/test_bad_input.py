@@ -183,6 +183,8 @@ def test_reading_never_changes_the_files(write):
     scan.to_dask(0, 1).compute()
     scan.frame_timestamps()
     scan.with_options(trim=(1, 1, 1, 1), join_contiguous=True)[0]
+    scan.with_options(fix_scan_phase=True).to_zarr(written.paths[0].parent / "export.zarr")
+    scan.reopen()
     scan.close()
     assert [fingerprint(p) for p in written.paths] == before
 
