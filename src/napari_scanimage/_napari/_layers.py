@@ -17,6 +17,7 @@ import dask.array as da
 import numpy as np
 
 from napari_scanimage.lazy import mosaic_to_dask
+from napari_scanimage.scan.display import channel_color, contrast_range
 from napari_scanimage.scan.files import acquisition_stem
 from napari_scanimage.scan.frame_info import spread_frames
 from napari_scanimage.scan.mosaic import Mosaic
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 __all__ = ["METADATA_KEY", "LayerGroup", "estimate_contrast", "layer_data", "layer_groups"]
 
 METADATA_KEY = "napari_scanimage"
-CHANNEL_COLORMAPS = ("green", "magenta", "cyan", "yellow", "gray")
 CONTRAST_SAMPLES = 5
 
 
@@ -83,11 +83,7 @@ def estimate_contrast(array: da.Array, samples: int = CONTRAST_SAMPLES) -> tuple
     Reads ``samples`` frames, never the whole array.
     """
     frames = spread_frames(array.shape[0], samples)
-    values = np.asarray(array[frames.tolist()].compute())
-    lo, hi = np.percentile(values, [0.5, 99.8]) if values.size else (0.0, 1.0)
-    if hi <= lo:
-        hi = lo + 1.0
-    return float(lo), float(hi)
+    return contrast_range(np.asarray(array[frames.tolist()].compute()))
 
 
 def _stem(scan: Scan) -> str:
@@ -132,7 +128,7 @@ def grid_placement(
 
 def channel_colormap(scan: Scan, channel: int) -> str:
     """The colormap of a channel (by ScanImage's channel number, so it never moves)."""
-    return CHANNEL_COLORMAPS[min(scan.channels[channel] - 1, len(CHANNEL_COLORMAPS) - 1)]
+    return channel_color(scan.channels[channel])[0]
 
 
 def group_array(scan: Scan, group: LayerGroup, channel: int) -> da.Array:

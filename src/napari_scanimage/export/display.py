@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from napari_scanimage.scan.display import contrast_range
 from napari_scanimage.scan.frame_info import spread_frames
 
 if TYPE_CHECKING:
@@ -20,14 +21,12 @@ SAMPLES = 5
 def channel_window(scan: Scan, field: int, channel: int) -> dict[str, float]:
     """OMERO ``window``: the dtype's range and a robust contrast range inside it.
 
-    Uses the live layers' percentiles (0.5 and 99.8), so an exported field opens
-    with the contrast the scan had.
+    Uses the live layers' range (:func:`~napari_scanimage.scan.display.contrast_range`),
+    so an exported field opens with the contrast the scan had.
     """
     frames = spread_frames(scan.num_frames, SAMPLES)
     values = scan.read_field(field, channels=[channel], frames=frames)
-    start, end = (float(v) for v in np.percentile(values, [0.5, 99.8]))
-    if end <= start:
-        end = start + 1.0
+    start, end = contrast_range(values)
     if np.issubdtype(scan.dtype, np.integer):
         info = np.iinfo(scan.dtype)
         low, high = float(info.min), float(info.max)

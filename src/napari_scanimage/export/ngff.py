@@ -18,13 +18,11 @@ if TYPE_CHECKING:
 
     from napari_scanimage.export.plan import ImagePlan
 
+from napari_scanimage.scan.display import channel_color
+
 __all__ = ["NGFF_VERSION", "image_attrs", "placement"]
 
 NGFF_VERSION = "0.4"
-
-# The live layers' colormaps (green, magenta, cyan, yellow, gray) by ScanImage
-# channel number, so a reopened export looks like the scan did.
-_COLORS = ("00FF00", "FF00FF", "00FFFF", "FFFF00", "FFFFFF")
 
 
 def placement(
@@ -90,7 +88,7 @@ def image_attrs(
     channels = [
         {
             "label": f"{name} · ch {number}",
-            "color": _COLORS[min(number - 1, len(_COLORS) - 1)],
+            "color": channel_color(number)[1],  # the live layers' colour
             "active": True,
             "coefficient": 1.0,
             "family": "linear",

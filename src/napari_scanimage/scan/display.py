@@ -1,0 +1,50 @@
+"""How a scan is shown by default: one colour per channel, a robust contrast range.
+
+Shared by the napari layers and the OME-Zarr export, so an exported scan opens
+looking like the live one.  Colours follow ScanImage's channel numbers, so a
+channel keeps its colour whichever channels were saved.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["CHANNEL_COLORS", "CONTRAST_PERCENTILES", "channel_color", "contrast_range"]
+
+CHANNEL_COLORS = (
+    ("green", "00FF00"),
+    ("magenta", "FF00FF"),
+    ("cyan", "00FFFF"),
+    ("yellow", "FFFF00"),
+    ("gray", "FFFFFF"),
+)
+"""(napari colormap name, OMERO hex colour) for ScanImage channels 1, 2, 3, 4, 5+."""
+
+CONTRAST_PERCENTILES = (0.5, 99.8)
+
+
+def channel_color(number: int) -> tuple[str, str]:
+    """(name, hex) of ScanImage channel ``number`` (1-based).
+
+    Examples
+    --------
+    >>> channel_color(2), channel_color(9)
+    (('magenta', 'FF00FF'), ('gray', 'FFFFFF'))
+    """
+    return CHANNEL_COLORS[min(max(number, 1), len(CHANNEL_COLORS)) - 1]
+
+
+def contrast_range(values: np.ndarray) -> tuple[float, float]:
+    """Display range from sampled pixels: percentiles, never an empty range.
+
+    Examples
+    --------
+    >>> contrast_range(np.arange(1001))
+    (5.0, 998.0)
+    >>> contrast_range(np.zeros(4))
+    (0.0, 1.0)
+    """
+    if values.size == 0:
+        return 0.0, 1.0
+    low, high = (float(v) for v in np.percentile(values, CONTRAST_PERCENTILES))
+    return (low, high) if high > low else (low, low + 1.0)
