@@ -38,6 +38,15 @@ _JSON_WORDS = {"_Inf_": math.inf, "-_Inf_": -math.inf, "_NaN_": math.nan}
 _MISSING = object()
 
 
+def _load_json(path: str, text: str, part: str) -> Any:
+    """Parse one JSON block of the header, naming it when it is malformed."""
+    try:
+        return decode_json(json.loads(text))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        msg = f"the ScanImage {part} JSON is malformed ({exc})"
+        raise ScanImageFileError(path, msg) from exc
+
+
 def is_scanimage_file(path: str | os.PathLike[str]) -> bool:
     """Whether the file starts like a ScanImage 2016+ BigTIFF (reads 20 bytes).
 
@@ -129,15 +138,10 @@ class ScanImageHeader:
         text = raw[16 : 16 + n0].rstrip(b"\0").decode("utf-8", errors="replace")
         roi_text = raw[16 + n0 :].rstrip(b"\0").decode("utf-8", errors="replace")
         style: Literal["matlab", "json"] = "json" if text.lstrip().startswith("{") else "matlab"
-        try:
-            frame_data = (
-                decode_json(json.loads(text)) if style == "json" else parse_matlab_lines(text)
-            )
-            roi_groups = decode_json(json.loads(roi_text)) if roi_text.strip() else {}
-        except (json.JSONDecodeError, RecursionError) as exc:
-            part = "FrameData" if style == "json" and "frame_data" not in locals() else "RoiGroups"
-            msg = f"the ScanImage {part} JSON is malformed ({exc})"
-            raise ScanImageFileError(path, msg) from exc
+        frame_data = (
+            _load_json(path, text, "FrameData") if style == "json" else parse_matlab_lines(text)
+        )
+        roi_groups = _load_json(path, roi_text, "RoiGroups") if roi_text.strip() else {}
         if not isinstance(frame_data, dict) or not isinstance(frame_data.get("SI"), dict):
             raise NotScanImageError(path, "the header has no SI.* entries")
         if not isinstance(roi_groups, dict):
@@ -170,6 +174,13 @@ class ScanImageHeader:
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
             msg = f"cannot interpret the {what} ({type(exc).__name__}: {exc})"
             raise ScanImageFileError(self.path, msg) from exc
+
+    def flag(self, dotted: str) -> bool:
+        """A FrameData switch: true, 1 or [1] is on; absent, false, 0 or text are off."""
+        value = lookup(self.frame_data, dotted, None)
+        if isinstance(value, list):
+            value = value[0] if len(value) == 1 else None
+        return isinstance(value, bool | int | float) and bool(value)
 
     def number(self, dotted: str, default: float = math.nan) -> float:
         """A numeric FrameData value, or ``default`` when absent or not a number."""

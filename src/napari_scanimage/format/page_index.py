@@ -57,11 +57,11 @@ class PageIndex:
         """Index a file: stride prediction, validated, else a chain walk."""
         first = handle.read_ifd(handle.first_ifd)
         if first.next_offset == 0:
-            return cls._from_ifds(handle, [first], None, None)
+            return cls._from_ifds(handle, [first], None)
         try:
             second = handle.read_ifd(first.next_offset)
         except TruncatedFileError as exc:
-            return cls._from_ifds(handle, [first], None, _lost(exc))
+            return cls._from_ifds(handle, [first], _lost(exc))
         stride = second.offset - first.offset
         if stride > 0 and _same_layout(first, second, stride):
             predicted = cls._predict(handle, first, stride)
@@ -132,11 +132,11 @@ class PageIndex:
                 raise UnsupportedVersionError(handle.path, msg)
             ifds.append(ifd)
             offset = ifd.next_offset
-        return cls._from_ifds(handle, ifds, None, truncation)
+        return cls._from_ifds(handle, ifds, truncation)
 
     @classmethod
     def _from_ifds(
-        cls, handle: TiffFileHandle, ifds: list[Ifd], stride: int | None, truncation: str | None
+        cls, handle: TiffFileHandle, ifds: list[Ifd], truncation: str | None
     ) -> PageIndex:
         descs = [ifd.location(IMAGE_DESCRIPTION) or (-1, 0) for ifd in ifds]
         return cls(
@@ -147,7 +147,7 @@ class PageIndex:
             data_offsets=np.array([ifd.data_offset for ifd in ifds], dtype=np.int64),
             description_offsets=np.array([d[0] for d in descs], dtype=np.int64),
             description_nbytes=np.array([d[1] for d in descs], dtype=np.int64),
-            stride=stride,
+            stride=None,  # walked or single-page files are read page by page
             truncation=truncation,
         )
 

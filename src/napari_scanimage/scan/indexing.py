@@ -53,8 +53,8 @@ def split_key(key: Any, ndim: int = len(AXES)) -> tuple[Any, ...]:
     parts = key if isinstance(key, tuple) else (key,)
     if sum(part is Ellipsis for part in parts) > 1:
         raise ScanImageIndexError("an index can only have a single ellipsis ('...')")
-    if Ellipsis in [p for p in parts if p is Ellipsis]:
-        at = next(i for i, p in enumerate(parts) if p is Ellipsis)
+    at = next((i for i, p in enumerate(parts) if p is Ellipsis), None)
+    if at is not None:
         fill = (slice(None),) * (ndim - len(parts) + 1)
         parts = parts[:at] + fill + parts[at + 1 :]
     if len(parts) > ndim:

@@ -112,13 +112,13 @@ def _stack_keys(header: ScanImageHeader, average: int) -> tuple[bool, bool, int,
     """``(fast, slow, image planes, flyback planes, frames per slice)``."""
     get = header.get
     flyback = 0
-    if _truthy(get("SI.hFastZ.discardFlybackFrames", False)):
+    if header.flag("SI.hFastZ.discardFlybackFrames"):
         flyback = max(0, _as_int(get("SI.hFastZ.numDiscardFlybackFrames", 0)))
     per_slice_raw = get("SI.hStackManager.framesPerSlice", 1)
     per_slice = max(1, _as_int(per_slice_raw) // average) if _finite(per_slice_raw) else 1
     if header.has("SI.hStackManager.actualNumSlices") or header.has("SI.hStackManager.enable"):
         # TIFF format 4 (2019+) StackManager.
-        enabled = _truthy(get("SI.hStackManager.enable", False))
+        enabled = header.flag("SI.hStackManager.enable")
         mode = str(get("SI.hStackManager.stackMode", "slow")).lower()
         if enabled and mode == "fast":
             planes = _as_int(get("SI.hStackManager.numFramesPerVolume", 1))
@@ -131,7 +131,7 @@ def _stack_keys(header: ScanImageHeader, average: int) -> tuple[bool, bool, int,
         return False, False, 1, 0, 1
     # TIFF format 3 (2016-2018): hFastZ carries fast stacks.
     slices = _as_int(get("SI.hStackManager.numSlices", get("SI.hStackManager.slicesPerAcq", 1)))
-    if _truthy(get("SI.hFastZ.enable", False)) and slices >= 1:
+    if header.flag("SI.hFastZ.enable") and slices >= 1:
         return True, False, max(1, slices), flyback, 1
     if slices > 1:
         return False, True, slices, 0, per_slice
@@ -171,9 +171,3 @@ def _as_int(value: Any) -> int:
         return int(value) if _finite(value) or isinstance(value, bool) else 0
     except (TypeError, ValueError):
         return 0
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, list):
-        return bool(value) and _truthy(value[0])
-    return bool(value) and value != "false"

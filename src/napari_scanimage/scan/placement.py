@@ -125,7 +125,7 @@ def place_fields(
 ) -> tuple[Field, ...]:
     """All fields of the scan, depth by depth, in page order."""
     with header.interpreting("ROI geometry in the ScanImage header"):
-        mroi = bool(header.get("SI.hRoiManager.mroiEnable", False))
+        mroi = header.flag("SI.hRoiManager.mroiEnable")
         if mroi:
             um_per_degree = header.number("SI.objectiveResolution")
             if not math.isfinite(um_per_degree) or um_per_degree <= 0:

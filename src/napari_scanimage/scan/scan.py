@@ -291,12 +291,12 @@ class Scan:
     @property
     def is_multiROI(self) -> bool:  # noqa: N802 - scanreader's name
         """Whether ScanImage's multi-ROI mode was on."""
-        return bool(self.header.get("SI.hRoiManager.mroiEnable", False))
+        return self.header.flag("SI.hRoiManager.mroiEnable")
 
     @property
     def is_bidirectional(self) -> bool:
         """Whether lines were scanned in both directions."""
-        return bool(self.header.get("SI.hScan2D.bidirectional", False))
+        return self.header.flag("SI.hScan2D.bidirectional")
 
     @property
     def zoom(self) -> float:
