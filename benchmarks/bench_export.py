@@ -12,6 +12,8 @@ page cache) and median over --repeats:
 - `to_zarr` with each compression (none, zstd, blosc) on dask's default
   threaded scheduler, into a fresh store each run (the old one is deleted
   outside the timing); optionally on a distributed LocalCluster of processes
+- NGFF 0.4 (Zarr v2, one file per chunk) against NGFF 0.5 (Zarr v3, shards of
+  one-frame chunks), uncompressed and zstd, with the files each writes
 
 Throughput is the field's bytes over the time taken, so the rows compare directly.
 
@@ -86,6 +88,16 @@ def plain_write_time(scan, store, args, clear):
     return median_time(write, args.repeats, setup=clear)
 
 
+def written(store: Path) -> tuple[int, int]:
+    """Bytes and files of a store's chunk data (metadata files left out)."""
+    files = [
+        p for p in store.rglob("*")
+        if p.is_file() and p.name not in ("zarr.json", ".zarray", ".zattrs", ".zgroup")
+        and p.suffix != ".xml"
+    ]  # fmt: skip
+    return sum(p.stat().st_size for p in files), len(files)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=2_000)
@@ -124,8 +136,15 @@ def main(argv=None):
                 )  # fmt: skip
 
             seconds = median_time(convert, args.repeats, setup=clear)
-            stored = sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
-            rows.append((f"to_zarr, {compression or 'uncompressed'}", seconds, stored))
+            rows.append((f"to_zarr, {compression or 'uncompressed'}", seconds, *written(store)))
+        for compression in (None, "zstd"):
+
+            def convert_05(compression=compression):
+                to_zarr(scan, store, ngff="0.5", compression=compression)
+
+            seconds = median_time(convert_05, args.repeats, setup=clear)
+            name = f"to_zarr NGFF 0.5 sharded, {compression or 'uncompressed'}"
+            rows.append((name, seconds, *written(store)))
         if args.distributed:
             from distributed import Client, LocalCluster
 
@@ -148,12 +167,13 @@ def main(argv=None):
         f"({args.chunk_frames * args.size * args.size * 2 / 1e6:.0f} MB); warm page cache; "
         f"median of {args.repeats}; stores in {where}"
     )
-    print(f"{'case':<36}{'time':>9}{'GB/s':>8}{'raw read/x':>12}{'stored':>10}")
+    print(f"{'case':<40}{'time':>9}{'GB/s':>8}{'raw read/x':>12}{'stored':>10}{'files':>8}")
     for case, seconds, *stored in rows:
         size = f"{stored[0] / nbytes:8.0%}" if stored else ""
+        files = f"{stored[1]:8d}" if stored else ""
         print(
-            f"{case:<36}{seconds:8.2f}s{nbytes / seconds / 1e9:8.2f}{raw / seconds:11.2f}x"
-            f"{size:>10}"
+            f"{case:<40}{seconds:8.2f}s{nbytes / seconds / 1e9:8.2f}{raw / seconds:11.2f}x"
+            f"{size:>10}{files:>8}"
         )
 
 

@@ -29,6 +29,7 @@ from napari_scanimage import ScanImageError, ScanImageWarning, read_scan
 from napari_scanimage.format.descriptions import parse_description, read_number
 from napari_scanimage.format.header import decode_json
 from napari_scanimage.format.matlab import parse_matlab_lines, parse_matlab_value
+from napari_scanimage.scan.source import ScanSource
 from napari_scanimage.testing import RoiSpec, ScanSpec, write_scan
 
 EXAMPLES = int(os.environ.get("NAPARI_SCANIMAGE_FUZZ_EXAMPLES", "150"))
@@ -255,3 +256,112 @@ def test_unpadded_description_reads(write):
     assert scan.frame_numbers().tolist() == [1, 2]
     assert not math.isnan(scan.frame_timestamps()[1])
     np.testing.assert_array_equal(scan[0], written.fields[0].data.transpose(2, 3, 1, 0))
+
+
+# -- headers and descriptions edited or with keys deleted ---------------------------------
+
+
+def _header_base(name: str, spec: ScanSpec) -> tuple[bytes, list[tuple[int, int]], list[int]]:
+    """A small file, the FrameData lines (start, end) and offsets of description values."""
+    folder = WORK / f"header-{name}"
+    folder.mkdir()
+    data = write_scan(folder, spec).paths[0].read_bytes()
+    (n0,) = struct.unpack_from("<I", data, 24)
+    lines, at = [], 32
+    for line in data[32 : 32 + n0].split(b"\n"):
+        lines.append((at, at + len(line)))
+        at += len(line) + 1
+    values = []
+    for key in (b"frameNumbers", b"acquisitionNumbers", b"endOfAcquisition"):
+        start = 0
+        while (start := data.find(key, start + 1)) >= 0:
+            values.append(start + len(key) + 3 if spec.description_format == "keyvalue" else start)
+    return data, lines, values
+
+
+HEADER_BASES = {
+    "slow-2ch": _header_base(
+        "slow",
+        ScanSpec(stack="slow", zs=(0.0, 2.0), channels=(1, 2), num_frames=2, description_slot=400),
+    ),
+    "fast-json": _header_base(
+        "json",
+        ScanSpec(
+            header_format="json",
+            channels=(1, 2),
+            stack="fast",
+            zs=(0.0, 3.0),
+            num_frames=2,
+            description_slot=400,
+        ),
+    ),
+}
+_VALUES = st.sampled_from(
+    [b"0", b"1", b"2", b"3", b"-1", b"[]", b"[1;2]", b"[1 2 3]", b"NaN", b"Inf", b"true", b"''"]
+)
+
+
+@pytest.mark.parametrize("base", list(HEADER_BASES))
+@FUZZ
+@given(data=st.data())
+def test_header_keys_deleted_or_edited(base, data):
+    """Any header line blanked (key deleted) or its value replaced: our error or a read."""
+    raw, lines, _ = HEADER_BASES[base]
+    buf = bytearray(raw)
+    for start, end in data.draw(st.lists(st.sampled_from(lines), min_size=1, max_size=4)):
+        if data.draw(st.booleans()):
+            buf[start:end] = b" " * (end - start)  # the key is gone, lengths unchanged
+        else:
+            sign = buf.find(b"=", start, end)
+            sign = sign if sign >= 0 else buf.find(b":", start, end)  # JSON lines
+            at = sign + 2 if 0 <= sign < end - 2 else start
+            value = data.draw(_VALUES)[: end - at].ljust(end - at)
+            buf[at:end] = value
+    _exercise(bytes(buf), f"{base} header lines edited")
+
+
+@pytest.mark.parametrize("base", list(HEADER_BASES))
+@FUZZ
+@given(data=st.data())
+def test_description_values_edited(base, data):
+    """frameNumbers / acquisitionNumbers / end flags changed page by page."""
+    raw, _, values = HEADER_BASES[base]
+    buf = bytearray(raw)
+    edits = data.draw(
+        st.lists(st.tuples(st.sampled_from(values), st.sampled_from(b"0123456789 -[")), max_size=6)
+    )
+    for offset, byte in edits:
+        buf[offset] = byte
+    _exercise(bytes(buf), f"{base} description bytes {edits}")
+
+
+@pytest.mark.parametrize("base", ["plain-multistrip", "mroi-json"])
+@FUZZ
+@given(data=st.data())
+def test_refresh_after_any_cut_matches_a_fresh_open(base, data):
+    """A file opened while cut anywhere, then completed, refreshes to what a new open sees."""
+    raw, _ = BASES[base]
+    cut = data.draw(st.integers(0, len(raw)))
+    path = WORK / "growing_00001.tif"
+    path.write_bytes(raw[:cut])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScanImageWarning)
+        try:
+            source = ScanSource.open([str(path)])
+        except ScanImageError:
+            return  # nothing complete to open yet at this cut
+        with path.open("ab") as fh:
+            fh.write(raw[cut:])
+        before = source.num_pages
+        assert source.refresh() == source.num_pages - before
+        fresh = ScanSource.open([str(path)])
+    assert source.num_pages == fresh.num_pages
+    index = fresh.readers[0].index
+    shape = (fresh.num_pages, index.height, index.width)
+    grown, reference = np.empty(shape, index.dtype), np.empty(shape, index.dtype)
+    pages = np.arange(fresh.num_pages)
+    source.read(pages, slice(None), slice(None), grown)
+    fresh.read(pages, slice(None), slice(None), reference)
+    np.testing.assert_array_equal(grown, reference)
+    source.close()
+    fresh.close()

@@ -106,7 +106,7 @@ def test_two_acquisitions_and_a_plain_tiff_open_separately(write, tmp_path):
     plain = tmp_path / "plain.tif"
     tifffile.imwrite(plain, np.zeros((8, 8), np.uint16))
     everything = [*first.paths, *second.paths, plain]
-    with pytest.raises(NotScanImageError, match=r"plain\.tif: classic"):
+    with pytest.raises(NotScanImageError, match=r"plain\.tif: .*classic"):
         read_scan(everything)
     with pytest.raises(
         MixedAcquisitionError, match=r"scan_00002_00001\.tif: its ScanImage header"
@@ -117,3 +117,44 @@ def test_two_acquisitions_and_a_plain_tiff_open_separately(write, tmp_path):
     assert [s.num_frames for s in scans] == [2, 3]
     assert [s.num_files for s in scans] == [2, 2]
     assert scans[1].zoom == 2.0
+
+
+def _first_page(path):
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages[0]
+        return page.offset, page.tags["ImageDescription"].valueoffset, page.dataoffsets[0]
+
+
+@pytest.mark.parametrize(
+    "where", ["empty", "header block", "first IFD", "description", "pixels", "before IFD"]
+)
+def test_last_file_without_a_complete_page_is_left_out(split, where):
+    """ScanImage stopped right after creating the last file: the others open."""
+    last = split.paths[-1]
+    ifd, desc, data = _first_page(last)
+    cut = {
+        "empty": 0,
+        "header block": 100,
+        "first IFD": ifd + 30,
+        "description": desc + 50,
+        "pixels": data + 10,
+        "before IFD": ifd,
+    }[where]
+    os.truncate(last, cut)
+    with pytest.warns(ScanImageWarning, match=r"scan_00001_00004\.tif: left out") as record:
+        scan = read_scan(split.paths)
+    assert scan.num_files == 3
+    assert scan.num_frames == 3
+    assert not [w for w in record if "scan_00001_00003" in str(w.message)]
+    for field in range(3):
+        np.testing.assert_array_equal(scan[field], truth(split, field, slice(0, 3)))
+
+
+def test_a_damaged_last_file_is_still_an_error(split):
+    """Only a file cut short is left out; one with bad contents stays an error."""
+    last = split.paths[-1]
+    raw = bytearray(last.read_bytes())
+    raw[0:4] = b"GIF8"
+    last.write_bytes(bytes(raw))
+    with pytest.raises(NotScanImageError, match=r"scan_00001_00004\.tif"):
+        read_scan(split.paths)

@@ -1,4 +1,4 @@
-"""Command line: ``napari-scanimage info|view|convert|set-default-reader|sample``.
+"""Command line: ``napari-scanimage info|view|convert|summary|set-default-reader|sample``.
 
 Each command is a thin wrapper over one library call.
 """
@@ -29,31 +29,25 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from napari_scanimage.export import to_zarr  # noqa: PLC0415 - zarr loads on demand
-    from napari_scanimage.export.progress import terminal_progress  # noqa: PLC0415
-    from napari_scanimage.scan.scan import read_scan  # noqa: PLC0415
+    from napari_scanimage.export.command import convert_command  # noqa: PLC0415 - zarr on demand
 
-    compression = None if args.compression == "none" else args.compression
-    options = {} if args.chunk_frames is None else {"chunk_frames": args.chunk_frames}
-    with (
-        read_scan(
-            args.paths,
-            join_contiguous=args.join,
-            trim=args.trim,
-            fix_scan_phase=_phase_option(args.fix_scan_phase),
-        ) as scan,
-        terminal_progress(f"converting to {args.out}") as progress,
-    ):
-        out = to_zarr(
-            scan,
-            args.out,
-            compression=compression,
-            overwrite=args.overwrite,
-            progress=progress,
-            **options,
-        )
-    print(out)
-    return 0
+    return convert_command(
+        args.paths,
+        out=args.out,
+        out_dir=args.out_dir,
+        scheduler=args.scheduler,
+        summary=args.summary,
+        read_options={
+            "join_contiguous": args.join,
+            "trim": args.trim,
+            "fix_scan_phase": _phase_option(args.fix_scan_phase),
+        },
+        compression=None if args.compression == "none" else args.compression,
+        overwrite=args.overwrite,
+        ngff=args.ngff,
+        chunk_frames=args.chunk_frames,
+        shard_frames=args.shard_frames,
+    )
 
 
 def _phase_option(value: str | float | None) -> bool | float:
@@ -87,7 +81,7 @@ def _view(args: argparse.Namespace) -> int:
         return 2
     from napari_scanimage._napari._launch import view  # noqa: PLC0415 - napari on demand
 
-    view(args.paths, sample=args.sample)
+    view(args.paths, sample=args.sample, follow=args.follow)
     return 0
 
 
@@ -99,6 +93,38 @@ def _set_default_reader(args: argparse.Namespace) -> int:
         print(f"{pattern} -> {plugin}")
     if not changes:
         print("napari's reader preferences were already set; nothing changed")
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from tqdm import tqdm  # noqa: PLC0415
+
+    from napari_scanimage.export.summary_files import write_summary_files  # noqa: PLC0415
+    from napari_scanimage.scan.grouping import group_acquisitions  # noqa: PLC0415
+    from napari_scanimage.scan.scan import read_scan  # noqa: PLC0415
+    from napari_scanimage.scan.summary_images import check_kinds  # noqa: PLC0415
+
+    kinds = check_kinds(k.strip() for k in args.kind.split(",") if k.strip())
+    for files in group_acquisitions(args.paths):
+        with (
+            read_scan(
+                files,
+                join_contiguous=args.join,
+                trim=args.trim,
+                fix_scan_phase=_phase_option(args.fix_scan_phase),
+            ) as scan,
+            tqdm(desc=f"summary of {files[0]}", unit="frame", file=sys.stderr) as bar,
+        ):
+
+            def report(done: int, total: int, bar: tqdm[None] = bar) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            paths = write_summary_files(
+                scan, args.out, kinds, chunk_frames=args.chunk_frames, progress=report
+            )
+        for path in paths:
+            print(path)
     return 0
 
 
@@ -116,15 +142,46 @@ def build_parser() -> argparse.ArgumentParser:
     view = commands.add_parser("view", help="open a scan in napari with the ScanImage panel")
     view.add_argument("paths", nargs="*", help="files or glob patterns of one acquisition")
     view.add_argument("--sample", action="store_true", help="open a synthetic mROI sample")
+    view.add_argument(
+        "--follow", action="store_true",
+        help="follow an acquisition being recorded: show new frames as ScanImage writes them",
+    )  # fmt: skip
     view.set_defaults(run=_view)
     convert = commands.add_parser(
-        "convert", help="write a scan as OME-Zarr (one image per field); resumable"
+        "convert",
+        help="write scans as OME-Zarr (one image per field); resumable",
+        description="One acquisition to one store (--out), or every acquisition under "
+        "folders and patterns to DIR/<stem>.zarr (--out-dir), with a summary table.",
     )
-    convert.add_argument("paths", nargs="+", help="files or glob patterns of one acquisition")
-    convert.add_argument("--out", required=True, help="the Zarr store to write (DIR.zarr)")
     convert.add_argument(
-        "--chunk-frames", type=int, metavar="N", help="frames per chunk (default 32)"
+        "paths", nargs="+", help="files or patterns of one acquisition; with --out-dir, "
+        "also folders (searched recursively) holding many",
+    )  # fmt: skip
+    target = convert.add_mutually_exclusive_group(required=True)
+    target.add_argument("-o", "--out", help="the Zarr store to write (DIR.zarr)")
+    target.add_argument(
+        "--out-dir", metavar="DIR", help="write each acquisition to DIR/<stem>.zarr"
     )
+    convert.add_argument(
+        "--ngff", choices=("0.4", "0.5"), default="0.4",
+        help="0.4: Zarr v2, one file per chunk (default, widely read); "
+        "0.5: Zarr v3, sharded (a few hundred files per field)",
+    )  # fmt: skip
+    convert.add_argument(
+        "--chunk-frames", type=int, metavar="N",
+        help="frames per chunk (default 32; 1 inside shards with --ngff 0.5)",
+    )  # fmt: skip
+    convert.add_argument(
+        "--shard-frames", type=int, metavar="N",
+        help="frames per shard with --ngff 0.5 (default: about 128 MB, 256-1024 frames)",
+    )  # fmt: skip
+    convert.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on this dask.distributed scheduler"
+    )
+    convert.add_argument(
+        "--summary", default="summary.csv", metavar="NAME",
+        help="summary table in DIR with --out-dir: .csv (default) or .json",
+    )  # fmt: skip
     convert.add_argument(
         "--compression", choices=("zstd", "blosc", "none"), default="none", help="chunk codec"
     )
@@ -148,6 +205,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace an existing store instead of resuming"
     )
     convert.set_defaults(run=_convert)
+    summary = commands.add_parser(
+        "summary",
+        help="write QC images (mean, max, std, local correlation) of every field as TIFFs",
+        description="One float32 TIFF (µm resolution) per field, channel and kind, and a "
+        "PNG of each channel's stitched mean, for every acquisition among the files.",
+    )
+    summary.add_argument("paths", nargs="+", help="files or glob patterns of acquisitions")
+    summary.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    summary.add_argument(
+        "--kind", default="mean,max,std,correlation",
+        help="comma-separated kinds among mean, max, std, correlation (default: all)",
+    )  # fmt: skip
+    summary.add_argument("--chunk-frames", type=int, metavar="N", help="frames read at once")
+    summary.add_argument("--join", action="store_true", help="join contiguous ROIs")
+    summary.add_argument(
+        "--trim", type=int, nargs=4, metavar=("L", "R", "T", "B"),
+        help="pixels cut from each ROI (left right top bottom)",
+    )  # fmt: skip
+    summary.add_argument(
+        "--fix-scan-phase", nargs="?", const="auto", type=_phase_argument, metavar="PIXELS",
+        help="undo the bidirectional scan phase: estimated per ROI, or the offset given",
+    )  # fmt: skip
+    summary.set_defaults(run=_summary)
     default = commands.add_parser(
         "set-default-reader",
         help="make napari open ScanImage-named TIFFs with this plugin, other TIFFs with its own",

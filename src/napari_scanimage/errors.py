@@ -12,6 +12,9 @@ import os
 __all__ = [
     "FieldDimensionMismatch",
     "FieldSizeMismatchError",
+    "FileChangedError",
+    "FileReadError",
+    "HeaderMismatchError",
     "MissingFileError",
     "MixedAcquisitionError",
     "NotScanImageError",
@@ -49,6 +52,18 @@ class UnsupportedVersionError(ScanImageFileError):
 
 class TruncatedFileError(ScanImageFileError):
     """The file ends before the data its header or IFDs promise."""
+
+
+class FileChangedError(ScanImageFileError):
+    """A file shrank, was replaced, rewritten or deleted while its scan was open."""
+
+
+class FileReadError(ScanImageFileError):
+    """The operating system failed to read a file (I/O error, stale network handle)."""
+
+
+class HeaderMismatchError(ScanImageFileError):
+    """The header and the pages disagree, and the pages do not settle the layout."""
 
 
 class MixedAcquisitionError(ScanImageFileError):

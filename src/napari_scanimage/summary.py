@@ -16,6 +16,8 @@ def summarize(scan: Scan) -> dict[str, Any]:
     return {
         "version": scan.version,
         "tiff_format_version": scan.tiff_format_version,
+        "generation": scan.header.generation,
+        "container": scan.header.container,
         "files": scan.filenames,
         "num_frames": scan.num_frames,
         "fps": scan.fps if math.isfinite(scan.fps) else None,
@@ -33,8 +35,9 @@ def summarize(scan: Scan) -> dict[str, Any]:
                 "rois": list(f.roi_names),
                 "depth_um": f.depth,
                 "size_px": [f.height, f.width],
-                "size_um": [round(v, 3) for v in f.size_um],
-                "center_um": [round(v, 3) for v in f.center_um],
+                # None: the file gives no pixel size (ScanImage 3.x-5.1)
+                "size_um": [round(v, 3) for v in f.size_um] if f.pixel_size_known else None,
+                "center_um": [round(v, 3) for v in f.center_um] if f.pixel_size_known else None,
             }
             for f in scan.fields
         ],
@@ -45,8 +48,14 @@ def format_summary(info: dict[str, Any]) -> str:
     """Human-readable text of :func:`summarize`'s result."""
     files = info["files"]
     fps = "unknown" if info["fps"] is None else f"{info['fps']:.4g} Hz"
+    modern = info.get("generation", "2016+") == "2016+" and info["tiff_format_version"]
+    kind = (
+        f"TIFF format {info['tiff_format_version']}"
+        if modern
+        else info.get("container", "no static header block")
+    )
     lines = [
-        f"ScanImage {info['version']} (TIFF format {info['tiff_format_version']}), "
+        f"ScanImage {info['version']} ({kind}), "
         f"{len(files)} file{'s' if len(files) != 1 else ''}: {files[0]}"
         + (f" ... {files[-1]}" if len(files) > 1 else ""),
         f"frames: {info['num_frames']} at {fps}; channels: "
@@ -57,11 +66,14 @@ def format_summary(info: dict[str, Any]) -> str:
     ]
     for field in info["fields"]:
         h, w = field["size_px"]
-        hu, wu = field["size_um"]
-        cy, cx = field["center_um"]
+        if field["size_um"] is None:
+            where = "size in µm unknown (the file gives no pixel size)"
+        else:
+            (hu, wu), (cy, cx) = field["size_um"], field["center_um"]
+            where = f"{hu:8.1f} x {wu:<8.1f} µm  centre ({cy:g}, {cx:g}) µm"
         lines.append(
-            f"  {field['index']:>3}  {h:>5} x {w:<5} px  {hu:8.1f} x {wu:<8.1f} µm  "
-            f"z {field['depth_um']:g} µm  centre ({cy:g}, {cx:g}) µm  {' + '.join(field['rois'])}"
+            f"  {field['index']:>3}  {h:>5} x {w:<5} px  {where}  "
+            f"z {field['depth_um']:g} µm  {' + '.join(field['rois'])}"
         )
     if info["dropped_pages"]:
         lines.append(f"dropped {info['dropped_pages']} pages of an incomplete last frame")

@@ -49,10 +49,11 @@ def live_layers(scan):
     return layers
 
 
+@pytest.mark.parametrize("ngff", ["0.4", "0.5"])
 @pytest.mark.parametrize("kind", list(SPECS))
-def test_exported_fields_open_where_the_live_layers_are(viewer, write, tmp_path, kind):
+def test_exported_fields_open_where_the_live_layers_are(viewer, write, tmp_path, kind, ngff):
     scan = read_scan(write(SPECS[kind]).paths)
-    out = to_zarr(scan, tmp_path / "scan.zarr", chunk_frames=2)
+    out = to_zarr(scan, tmp_path / "scan.zarr", chunk_frames=2, ngff=ngff)
     viewer.open(str(out), plugin="napari-ome-zarr")  # the store's root opens every field
     assert len(viewer.layers) == scan.num_fields * scan.num_channels
     live = live_layers(scan)
@@ -103,16 +104,16 @@ def test_the_panel_saves_what_it_shows(viewer, write, tmp_path, qtbot):
     viewer.open([str(p) for p in written.paths], plugin="napari-scanimage", stack=True)
     panel = ScanImageWidget(viewer)
     viewer.window.add_dock_widget(panel)
-    panel._fields.value = [2]
-    panel._channels.value = [1]
-    panel._trims["left"].value = 2
-    panel._phase.value = True
+    panel.display.fields.value = [2]
+    panel.display.channels.value = [1]
+    panel.display.trims["left"].value = 2
+    panel.stitching.phase.value = True
     target = tmp_path / "shown.zarr"
-    panel._zarr_path.value = str(target)
-    panel._save.clicked.emit()
+    panel.export.path.value = str(target)
+    panel.export.save.clicked.emit()
     qtbot.waitUntil(lambda: (target / "zarr.json").exists() or (target / ".zattrs").exists(),
                     timeout=30_000)  # fmt: skip
-    with qtbot.waitSignal(panel.export_worker.finished, timeout=30_000, raising=False):
+    with qtbot.waitSignal(panel.export.worker.finished, timeout=30_000, raising=False):
         pass
     root = zarr.open_group(str(target), mode="r")
     record = root.attrs["napari_scanimage"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dask.array as da
 import numpy as np
 import pytest
 import tifffile
@@ -11,6 +10,7 @@ from napari_scanimage._napari._layers import METADATA_KEY, layer_data
 from napari_scanimage._napari._reader import napari_get_reader, read_scanimage
 from napari_scanimage._napari._sample_data import make_sample_data
 from napari_scanimage._napari._widget import ScanImageWidget
+from napari_scanimage.lazy import FieldArray
 from napari_scanimage.scan.scan import Scan, read_scan
 from napari_scanimage.testing import ScanSpec
 from tests.conftest import STRIPS
@@ -31,7 +31,10 @@ def test_manifest_is_valid():
 
     manifest = PluginManifest.from_distribution("napari-scanimage")
     manifest.validate_imports()
-    assert [r.command for r in manifest.contributions.readers] == ["napari-scanimage.get_reader"]
+    assert [r.command for r in manifest.contributions.readers] == [
+        "napari-scanimage.get_reader",
+        "napari-scanimage.get_zarr_reader",  # our own OME-Zarr stores
+    ]
 
 
 def test_get_reader_declines_what_scanimage_did_not_write(tmp_path, mroi):
@@ -52,9 +55,8 @@ def test_layers_are_placed_in_micrometres(mroi):
     assert len(layers) == 3 * 2  # fields x channels
     data, kwargs, kind = layers[0]
     assert kind == "image"
-    assert isinstance(data, da.Array)
+    assert isinstance(data, FieldArray)  # a plain array-like, not a dask graph
     assert data.shape == (6, 32, 24)
-    assert data.chunksize[0] == 1  # a slider step reads one frame
     assert kwargs["name"] == "scan_00001 · field 1 · ch 1"
     assert kwargs["multiscale"] is False
     assert kwargs["colormap"] == "green"
@@ -83,7 +85,7 @@ def test_fast_z_layers_get_a_z_axis(write):
     assert kwargs["translate"][1] == 0.0
     assert kwargs["axis_labels"] == ["frame", "z", "y", "x"]
     for z in range(3):
-        np.testing.assert_array_equal(data[:, z].compute(), written.fields[z].data[:, 0])
+        np.testing.assert_array_equal(data[:, z], written.fields[z].data[:, 0])
 
 
 def test_contrast_reads_a_few_frames_not_the_recording(write, monkeypatch):
@@ -139,10 +141,10 @@ def test_widget_adopts_the_scan_opened_by_the_reader(viewer, mroi):
     widget = _widget_on(viewer, mroi.paths)
     assert widget.scan is not None
     assert widget.scan.filenames == [str(p) for p in mroi.paths]
-    assert widget._fields.value == [0, 1, 2]
-    assert widget._channels.value == [0, 1]
-    assert len(widget._layers) == 6
-    assert "ScanImage 2021.0" in widget._summary.value
+    assert widget.display.fields.value == [0, 1, 2]
+    assert widget.display.channels.value == [0, 1]
+    assert len(widget.managed.images) == 6
+    assert "ScanImage 2021.0" in widget.files.summary.value
 
 
 def test_widget_survives_reset_choices(viewer, mroi):
@@ -151,21 +153,21 @@ def test_widget_survives_reset_choices(viewer, mroi):
     viewer.layers.select_all()
     viewer.layers.remove_selected()  # napari resets choices when layers change
     widget.reset_choices()
-    assert list(widget._fields.choices) == [0, 1, 2]
-    assert list(widget._channels.choices) == [0, 1]
+    assert list(widget.display.fields.choices) == [0, 1, 2]
+    assert list(widget.display.channels.choices) == [0, 1]
 
 
 def test_widget_picks_fields_and_channels(viewer, mroi):
     widget = _widget_on(viewer, mroi.paths)
-    widget._fields.value = [2]
+    widget.display.fields.value = [2]
     assert [layer.name for layer in viewer.layers] == [
         "scan_00001 · field 3 · ch 1",  # the panel's number for that field
         "scan_00001 · field 3 · ch 2",
     ]
     assert viewer.layers[0].data.shape == (6, 16, 16)
-    widget._channels.value = [1]
+    widget.display.channels.value = [1]
     assert len(viewer.layers) == 1
-    widget._fields.value = [0, 1, 2]
+    widget.display.fields.value = [0, 1, 2]
     assert len(viewer.layers) == 3
 
 
@@ -174,7 +176,7 @@ def test_widget_joins_and_trims_in_place(viewer, mroi):
     spot = next(layer for layer in viewer.layers if layer.data.shape[1:] == (16, 16))
     spot.contrast_limits = (5.0, 50.0)
     spot.colormap = "inferno"
-    widget._join.value = True
+    widget.display.join.value = True
     assert len(viewer.layers) == 4
     joined = [layer for layer in viewer.layers if layer.data.shape[1:] == (32, 48)]
     assert len(joined) == 2
@@ -182,8 +184,8 @@ def test_widget_joins_and_trims_in_place(viewer, mroi):
     ch2 = next(layer for layer in joined if layer.name.endswith("ch 2"))
     np.testing.assert_array_equal(np.asarray(ch2.data[3]), expected)
     translate_before = np.array(spot.translate)
-    widget._trims["left"].value = 2
-    widget._trims["top"].value = 1
+    widget.display.trims["left"].value = 2
+    widget.display.trims["top"].value = 1
     assert spot in viewer.layers  # updated in place, not replaced
     assert spot.data.shape == (6, 15, 14)
     assert spot.contrast_limits == [5.0, 50.0]
@@ -194,7 +196,7 @@ def test_widget_joins_and_trims_in_place(viewer, mroi):
     )
     np.testing.assert_array_equal(np.asarray(spot.data[0]), mroi.fields[2].data[0, 0, 1:, 2:])
     assert widget.scan.trim.left == 2
-    widget._join.value = False  # the strips come back, the spot keeps its look
+    widget.display.join.value = False  # the strips come back, the spot keeps its look
     assert len(viewer.layers) == 6
     assert spot.colormap.name == "inferno"
 
@@ -203,8 +205,8 @@ def test_widget_rejects_trims_that_leave_nothing(viewer, mroi, monkeypatch):
     widget = _widget_on(viewer, mroi.paths)
     shown = []
     # patch the class: magicgui containers treat instance attributes as child widgets
-    monkeypatch.setattr(ScanImageWidget, "_show_error", lambda self, exc: shown.append(str(exc)))
-    widget._trims["left"].value = 20
+    monkeypatch.setattr(ScanImageWidget, "show_error", lambda self, exc: shown.append(str(exc)))
+    widget.display.trims["left"].value = 20
     assert shown
     assert "leave nothing" in shown[-1]
     assert len(viewer.layers) == 6
@@ -213,8 +215,8 @@ def test_widget_rejects_trims_that_leave_nothing(viewer, mroi, monkeypatch):
 def test_widget_opens_files_itself(viewer, mroi, qtbot):
     widget = ScanImageWidget(viewer)
     viewer.window.add_dock_widget(widget)
-    widget._files.value = [str(p) for p in mroi.paths]
-    widget._open.clicked.emit()
+    widget.files.files.value = [str(p) for p in mroi.paths]
+    widget.files.open.clicked.emit()
     qtbot.waitUntil(lambda: len(viewer.layers) == 6, timeout=20_000)
     assert widget.scan is not None
     assert widget.scan.num_frames == 6

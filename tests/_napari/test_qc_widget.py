@@ -47,64 +47,65 @@ def test_mosaic_and_outline_layer_data(flawed):
 
 
 def test_phase_correction_from_the_widget(widget):
-    viewer = widget._viewer
+    viewer = widget.viewer
     layer = viewer.layers[0]
     raw = np.asarray(layer.data[3]).astype(float)
-    widget._phase.value = True
+    widget.stitching.phase.value = True
     assert (
-        "field 1: +1.5" in widget._phase_info.value or "field 1: +1.4" in widget._phase_info.value
+        "field 1: +1.5" in widget.stitching.phase_info.value
+        or "field 1: +1.4" in widget.stitching.phase_info.value
     )
     fixed = np.asarray(layer.data[3]).astype(float)
     assert layer in viewer.layers
     comb = lambda img: np.abs(np.diff(img[..., 8:-8], axis=-2)).mean()  # noqa: E731
     assert comb(fixed) < comb(raw)
-    widget._phase_field.value = 1
-    widget._phase_value.value = 0.0
-    widget._phase_set.clicked.emit()
-    assert "field 2: +0.00 (set)" in widget._phase_info.value
+    widget.stitching.phase_field.value = 1
+    widget.stitching.phase_value.value = 0.0
+    widget.stitching.phase_set.clicked.emit()
+    assert "field 2: +0.00 (set)" in widget.stitching.phase_info.value
     assert widget.scan.scan_phase(1) == (0.0,)
 
 
 def test_mosaic_outlines_and_seams(widget):
-    viewer = widget._viewer
-    widget._join.value = True
-    widget._phase.value = True  # the comb smears the dim edges inwards; undo it first
-    widget._seams.clicked.emit()
-    assert "left | right" in widget._seams_info.value
-    assert "dim edges: trim more" in widget._seams_info.value
-    widget._trims["left"].value = 3
-    widget._trims["right"].value = 3
-    widget._seams.clicked.emit()
-    assert "dim edges" not in widget._seams_info.value
-    widget._mosaic.value = True
+    viewer = widget.viewer
+    widget.display.join.value = True
+    widget.stitching.phase.value = True  # the comb smears the dim edges inwards; undo it first
+    widget.stitching.seams.clicked.emit()
+    assert "left | right" in widget.stitching.seams_info.value
+    assert "dim edges: trim more" in widget.stitching.seams_info.value
+    widget.display.trims["left"].value = 3
+    widget.display.trims["right"].value = 3
+    widget.stitching.seams.clicked.emit()
+    assert "dim edges" not in widget.stitching.seams_info.value
+    widget.stitching.mosaic.value = True
     names = [layer.name for layer in viewer.layers]
     assert names == ["scan_00001 · mosaic · ch 1"]
-    widget._outlines.value = True
+    widget.stitching.outlines.value = True
     assert viewer.layers[-1].name == "scan_00001 · ROI outlines"
     assert len(viewer.layers[-1].data) == 4  # 2 ROIs x 2 depths
-    widget._mosaic.value = False
+    widget.stitching.mosaic.value = False
     assert sorted(layer.name for layer in viewer.layers) == [
         "scan_00001 · ROI outlines",
         "scan_00001 · field 1 · ch 1",
     ]
     assert viewer.layers["scan_00001 · field 1 · ch 1"].data.shape == (10, 2, 96, 2 * 58)
-    widget._outlines.value = False
+    widget.stitching.outlines.value = False
     assert len(viewer.layers) == 1
 
 
 def test_trims_keep_the_field_selection_when_napari_resets_choices(widget):
-    widget._fields.value = [0]
-    widget._trims["left"].value = 2
+    widget.display.fields.value = [0]
+    widget.display.trims["left"].value = 2
     widget.reset_choices()  # napari does this whenever layers change
-    assert widget._fields.value == [0]
-    assert len(widget._viewer.layers) == 1
+    assert widget.display.fields.value == [0]
+    assert len(widget.viewer.layers) == 1
 
 
 def test_panel_error_paths_and_buttons(make_napari_viewer, write, qtbot, monkeypatch):
     from napari.settings import get_settings
     from napari.utils import notifications
 
-    from napari_scanimage._napari import _widget
+    from napari_scanimage._napari import _panel_stitching
 
     shown = []
     monkeypatch.setattr(notifications, "show_error", lambda message: shown.append(("e", message)))
@@ -114,22 +115,22 @@ def test_panel_error_paths_and_buttons(make_napari_viewer, write, qtbot, monkeyp
     viewer.open(str(written.paths[0]), plugin="napari-scanimage")
     panel = ScanImageWidget(viewer)
     # trims that leave nothing: the real error path, a notification, layers unchanged
-    panel._trims["left"].value = 70
+    panel.display.trims["left"].value = 70
     assert shown[-1][0] == "e"
     assert "leave nothing" in shown[-1][1]
-    panel._trims["left"].value = 0
+    panel.display.trims["left"].value = 0
     # no ROIs touch: the seam check says so
-    panel._seams.clicked.emit()
-    assert panel._seams_info.value == "no touching ROIs"
+    panel.stitching.seams.clicked.emit()
+    assert panel.stitching.seams_info.value == "no touching ROIs"
     # the default-reader button saves napari's preferences
-    panel._default_reader.clicked.emit()
+    panel.files.default_reader.clicked.emit()
     assert get_settings().plugins.extension2reader["*.tif"] == "napari"
     assert shown[-1][0] == "i"
     assert "Reader preferences saved" in shown[-1][1]
-    panel._default_reader.clicked.emit()
+    panel.files.default_reader.clicked.emit()
     assert shown[-1] == ("i", "Already the default.")
     # saving without a path writes next to the files
-    panel._save.clicked.emit()
+    panel.export.save.clicked.emit()
     saved = ("i", f"Saved {written.paths[0].with_name('scan_00001.zarr')}")
     qtbot.waitUntil(lambda: saved in shown, timeout=30_000)
     # a layer whose files are gone cannot be adopted: an error, not an exception
@@ -139,19 +140,19 @@ def test_panel_error_paths_and_buttons(make_napari_viewer, write, qtbot, monkeyp
     viewer.add_image(np.zeros((4, 4)), metadata=meta)
     assert shown[-1][0] == "e"
     assert "no such file" in shown[-1][1]
-    assert _widget._edge_hint(1.6) == " (bright edges: trim more)"
-    assert _widget._edge_hint(1.0) == ""
+    assert _panel_stitching.edge_hint(1.6) == " (bright edges: trim more)"
+    assert _panel_stitching.edge_hint(1.0) == ""
 
 
 def test_a_new_panel_adopts_mosaic_and_outline_layers(widget):
-    viewer = widget._viewer
-    widget._mosaic.value = True
-    widget._outlines.value = True
+    viewer = widget.viewer
+    widget.stitching.mosaic.value = True
+    widget.stitching.outlines.value = True
     names = sorted(layer.name for layer in viewer.layers)
     second = ScanImageWidget(viewer)  # adopts what is in the viewer, kinds included
-    assert second._outline_layer is viewer.layers["scan_00001 · ROI outlines"]
-    assert ((), -1, 0) in second._layers
-    assert second._mosaic.value
-    assert second._outlines.value
-    second._trims["left"].value = 1  # updates the mosaic layer in place, not a second one
+    assert second.managed.outlines is viewer.layers["scan_00001 · ROI outlines"]
+    assert ((), -1, 0) in second.managed.images
+    assert second.stitching.mosaic.value
+    assert second.stitching.outlines.value
+    second.display.trims["left"].value = 1  # updates the mosaic layer in place, not a second one
     assert sorted(layer.name for layer in viewer.layers) == names

@@ -64,10 +64,10 @@ def test_viewer_and_widget_leave_the_files_untouched(make_napari_viewer, write):
     viewer = make_napari_viewer()
     viewer.open(str(written.paths[0]), plugin="napari-scanimage")
     widget = ScanImageWidget(viewer)
-    widget._join.value = True
-    widget._trims["right"].value = 3
-    widget._fields.value = [0]
-    widget._channels.value = [1]
+    widget.display.join.value = True
+    widget.display.trims["right"].value = 3
+    widget.display.fields.value = [0]
+    widget.display.channels.value = [1]
     for layer in viewer.layers:
         np.asarray(layer.data)
     viewer.layers.clear()

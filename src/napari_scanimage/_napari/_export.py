@@ -44,7 +44,8 @@ def save_as_zarr(scan: Scan, path: str | os.PathLike[str], **options: Any) -> Fu
             bar.total = total
         bar.update(done - bar.n)
 
-    worker = create_worker(to_zarr, scan, path, progress=report, **options)
+    # errors go to the caller's ``errored`` handler only, never re-raised in Qt's loop
+    worker = create_worker(to_zarr, scan, path, progress=report, _ignore_errors=True, **options)
     worker.pbar = bar  # where napari's own create_worker(_progress=...) puts its bar
     worker.finished.connect(bar.close)
     worker.start()

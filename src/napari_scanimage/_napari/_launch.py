@@ -14,8 +14,13 @@ if TYPE_CHECKING:
 __all__ = ["open_viewer", "view"]
 
 
-def open_viewer(paths: list[str], *, sample: bool = False, show: bool = True) -> napari.Viewer:
-    """A viewer showing the acquisition (globs expanded here, for shells that don't)."""
+def open_viewer(
+    paths: list[str], *, sample: bool = False, show: bool = True, follow: bool = False
+) -> napari.Viewer:
+    """A viewer showing the acquisition (globs expanded here, for shells that don't).
+
+    ``follow`` starts the panel's *Follow acquisition*, for a recording in progress.
+    """
     import napari  # noqa: PLC0415 - the command line imports napari only for `view`
 
     from napari_scanimage._napari._widget import ScanImageWidget  # noqa: PLC0415
@@ -28,14 +33,16 @@ def open_viewer(paths: list[str], *, sample: bool = False, show: bool = True) ->
     viewer.open(files, plugin="napari-scanimage", stack=True)
     widget = ScanImageWidget(viewer)
     viewer.window.add_dock_widget(widget, name="ScanImage scan", area="right")
+    if follow:
+        widget.follow.start()
     viewer.reset_view()
     return viewer
 
 
-def view(paths: list[str], *, sample: bool = False) -> None:
+def view(paths: list[str], *, sample: bool = False, follow: bool = False) -> None:
     """Open the viewer, say how many layers it shows, and run napari until it closes."""
     import napari  # noqa: PLC0415
 
-    viewer = open_viewer(paths, sample=sample)
+    viewer = open_viewer(paths, sample=sample, follow=follow)
     print(f"napari-scanimage: showing {len(viewer.layers)} layers", flush=True)
     napari.run()

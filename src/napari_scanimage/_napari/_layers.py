@@ -11,12 +11,12 @@ a field imaged at consecutive depths with the same geometry becomes one layer.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TYPE_CHECKING, Any
 
-import dask.array as da
 import numpy as np
 
-from napari_scanimage.lazy import mosaic_to_dask
+from napari_scanimage.lazy.arrays import FieldArray, MosaicArray
 from napari_scanimage.scan.display import channel_color, contrast_range
 from napari_scanimage.scan.files import acquisition_stem
 from napari_scanimage.scan.frame_info import spread_frames
@@ -28,7 +28,17 @@ if TYPE_CHECKING:
     from napari_scanimage.scan.fields import Field
     from napari_scanimage.scan.scan import Scan
 
-__all__ = ["METADATA_KEY", "LayerGroup", "estimate_contrast", "layer_data", "layer_groups"]
+__all__ = [
+    "METADATA_KEY",
+    "LayerGroup",
+    "depth_axis",
+    "estimate_contrast",
+    "field_layer_name",
+    "group_fields",
+    "layer_data",
+    "layer_groups",
+    "placement_kwargs",
+]
 
 METADATA_KEY = "napari_scanimage"
 CONTRAST_SAMPLES = 5
@@ -50,6 +60,14 @@ def _geometry_key(field: Field) -> tuple[Any, ...]:
 def layer_groups(scan: Scan, fields: Sequence[int] | None = None) -> list[LayerGroup]:
     """Group the chosen fields into layers (all fields when ``fields`` is None)."""
     chosen = [scan.fields[i] for i in (range(scan.num_fields) if fields is None else fields)]
+    return group_fields(chosen)
+
+
+def group_fields(chosen: Sequence[Field]) -> list[LayerGroup]:
+    """Fields as layers: one ROI imaged at consecutive depths with one geometry is one layer.
+
+    Shared with the reader of exported stores, which has the fields but no scan.
+    """
     runs: list[list[Field]] = []
     for field in sorted(chosen, key=lambda f: (f.depth_index, f.index)):
         for run in runs:
@@ -71,19 +89,26 @@ def z_axis(scan: Scan, depth_index: int) -> tuple[float, float, str]:
 
     z is in µm when the depths are evenly spaced, else in plane numbers.
     """
-    step = scan.depth_step
+    return depth_axis(scan.scanning_depths, scan.depth_step, depth_index)
+
+
+def depth_axis(
+    depths: Sequence[float], step: float | None, depth_index: int
+) -> tuple[float, float, str]:
+    """:func:`z_axis` from the scan's depths and step (None: uneven spacing)."""
     if step is None:
         return 1.0, float(depth_index), ""
-    return step, scan.scanning_depths[depth_index], "µm"
+    return step, float(depths[depth_index]), "µm"
 
 
-def estimate_contrast(array: da.Array, samples: int = CONTRAST_SAMPLES) -> tuple[float, float]:
+def estimate_contrast(array: Any, samples: int = CONTRAST_SAMPLES) -> tuple[float, float]:
     """Robust display range from a few frames spread over the recording.
 
-    Reads ``samples`` frames, never the whole array.
+    Reads ``samples`` frames (all depths of each), never the whole array, so
+    its cost does not grow with the recording's length.
     """
     frames = spread_frames(array.shape[0], samples)
-    return contrast_range(np.asarray(array[frames.tolist()].compute()))
+    return contrast_range(np.stack([np.asarray(array[int(t)]) for t in frames]))
 
 
 def _stem(scan: Scan) -> str:
@@ -95,8 +120,12 @@ def layer_name(scan: Scan, group: LayerGroup, channel: int) -> str:
 
     A layer holding one ROI over several depths is named after its first field.
     """
-    number = group.fields[0].index + 1
-    return f"{_stem(scan)} · field {number} · ch {scan.channels[channel]}"
+    return field_layer_name(_stem(scan), group.fields[0].index, scan.channels[channel])
+
+
+def field_layer_name(stem: str, field: int, channel_number: int) -> str:
+    """``scan_00001 · field 2 · ch 1`` from the 0-based field and ScanImage's channel number."""
+    return f"{stem} · field {field + 1} · ch {channel_number}"
 
 
 def placement(scan: Scan, group: LayerGroup) -> dict[str, Any]:
@@ -109,18 +138,29 @@ def grid_placement(
     scan: Scan, top_left_um: tuple[float, float], pixel_um: tuple[float, float], depth: int
 ) -> dict[str, Any]:
     """Layer kwargs putting pixel grid ``(frames, [z,] y, x)`` at its place in µm."""
+    z = z_axis(scan, depth) if scan.num_scanning_depths > 1 else None
+    return placement_kwargs(top_left_um, pixel_um, z)
+
+
+def placement_kwargs(
+    top_left_um: Sequence[float], pixel_um: Sequence[float], z: tuple[float, float, str] | None
+) -> dict[str, Any]:
+    """:func:`grid_placement` without a scan: ``z`` is (scale, coordinate, unit) or None."""
     dy, dx = pixel_um
     y0, x0 = top_left_um
+    unit = "µm"
+    if not all(math.isfinite(v) for v in (dy, dx, y0, x0)):  # size unknown (SI 3.x-5.1)
+        dy, dx, y0, x0, unit = 1.0, 1.0, 0.0, 0.0, "pixel"
     # napari puts data coordinate 0 at a pixel's centre; shift by half a pixel
     # so the grid's outer corner lands at its top-left in µm.
     scale: list[float] = [1.0, dy, dx]
     translate: list[float] = [0.0, y0 + dy / 2, x0 + dx / 2]
     labels = ["frame", "y", "x"]
-    units = ["", "µm", "µm"]
-    if scan.num_scanning_depths > 1:
-        z_scale, z, z_unit = z_axis(scan, depth)
+    units = ["", unit, unit]
+    if z is not None:
+        z_scale, z_at, z_unit = z
         scale.insert(1, z_scale)
-        translate.insert(1, z)
+        translate.insert(1, z_at)
         labels.insert(1, "z")
         units.insert(1, z_unit)
     return {"scale": scale, "translate": translate, "axis_labels": labels, "units": units}
@@ -131,12 +171,11 @@ def channel_colormap(scan: Scan, channel: int) -> str:
     return channel_color(scan.channels[channel])[0]
 
 
-def group_array(scan: Scan, group: LayerGroup, channel: int) -> da.Array:
-    """Lazy ``(frames, [z,] y, x)`` data; one chunk per frame so a slider step reads one frame."""
-    planes = [scan.to_dask(f.index, channel, frames_per_chunk=1) for f in group.fields]
+def group_array(scan: Scan, group: LayerGroup, channel: int) -> FieldArray:
+    """Lazy ``(frames, [z,] y, x)`` data: a slider step reads that frame's pages only."""
     if scan.num_scanning_depths > 1:
-        return da.stack(planes, axis=1)
-    return planes[0]
+        return FieldArray(scan, [f.index for f in group.fields], channel)
+    return FieldArray(scan, group.fields[0].index, channel)
 
 
 def layer_metadata(scan: Scan, group: LayerGroup, channel: int) -> dict[str, Any]:
@@ -164,7 +203,7 @@ def layer_data(
     fields: Sequence[int] | None = None,
     channels: Sequence[int] | None = None,
     contrast: bool = True,
-) -> list[tuple[da.Array, dict[str, Any], str]]:
+) -> list[tuple[Any, dict[str, Any], str]]:
     """Layer data tuples for napari: one image layer per field group and channel."""
     layers = []
     for group in layer_groups(scan, fields):
@@ -175,6 +214,7 @@ def layer_data(
                 "colormap": channel_colormap(scan, channel),
                 "blending": "additive",
                 "multiscale": False,
+                "rgb": False,
                 "metadata": layer_metadata(scan, group, channel),
                 **placement(scan, group),
             }
@@ -190,12 +230,12 @@ def mosaic_layer_data(
     fields: Sequence[int] | None = None,
     channels: Sequence[int] | None = None,
     contrast: bool = True,
-) -> list[tuple[da.Array, dict[str, Any], str]]:
+) -> list[tuple[Any, dict[str, Any], str]]:
     """One stitched layer per channel: every field pasted at its µm position."""
     mosaic = Mosaic.of(scan, None if fields is None else list(fields))
     layers = []
     for channel in range(scan.num_channels) if channels is None else channels:
-        data = mosaic_to_dask(scan, channel, mosaic)
+        data = MosaicArray(scan, channel, mosaic)
         layers.append(
             (
                 data,
@@ -204,6 +244,7 @@ def mosaic_layer_data(
                     "colormap": channel_colormap(scan, channel),
                     "blending": "additive",
                     "multiscale": False,
+                    "rgb": False,
                     **grid_placement(
                         scan, mosaic.top_left_um, mosaic.pixel_size_um, mosaic.depths[0]
                     ),
@@ -240,11 +281,12 @@ def outline_layer_data(
     rectangles, names = [], []
     deep = scan.num_scanning_depths > 1
     for f in (scan.fields[i] for i in (range(scan.num_fields) if fields is None else fields)):
-        dy, dx = f.pixel_size_um
+        dy, dx = f.pixel_size_um if f.pixel_size_known else (1.0, 1.0)
+        y0, x0 = f.top_left_um if f.pixel_size_known else (0.0, 0.0)  # pixels when unknown
         z = [z_axis(scan, f.depth_index)[1]] if deep else []
         for name, xs in zip(f.roi_names, f.output_xslices, strict=True):
-            top, left = f.top_left_um[0], f.top_left_um[1] + xs.start * dx
-            bottom, right = top + f.height * dy, f.top_left_um[1] + xs.stop * dx
+            top, left = y0, x0 + xs.start * dx
+            bottom, right = top + f.height * dy, x0 + xs.stop * dx
             corners = [[top, left], [top, right], [bottom, right], [bottom, left]]
             rectangles.append(np.array([[*z, *corner] for corner in corners]))
             names.append(name)

@@ -5,6 +5,14 @@ preference is saved.  It picks the most specific saved pattern, and ranks
 absolute patterns first, so ``/*_[0-9]{5}.tif`` (every path whose name ends in
 ScanImage's five-digit counter) beats ``*.tif``, which is pointed at napari's
 own reader only when the user has not chosen one.
+
+Stores (``*.zarr``) are deliberately not routed.  A folder matches a preference
+only as ``*.zarr/`` (napari appends the separator), and napari then calls *only*
+the preferred reader: when ours declines a store it did not write, napari does
+not fall back to the other readers but raises ``ReaderPluginError`` (the GUI
+shows the reader dialog with an error).  So our stores open with
+``viewer.open(path, plugin="napari-scanimage")``, ``napari --plugin
+napari-scanimage path``, or by choosing "ScanImage" in the drop dialog.
 """
 
 from __future__ import annotations

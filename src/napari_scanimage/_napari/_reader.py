@@ -1,11 +1,14 @@
 """npe2 reader: ScanImage TIFFs in, lazy image layers out.
 
-``napari_get_reader`` decides from the first 20 bytes of each file and returns
-None for anything ScanImage did not write, so napari's own TIFF reader takes
-it.  Users mean "show me this recording": one file of a split acquisition
-opens all its files, and when napari hands us the files of one drop one by one
-(it does unless Shift is held), the acquisition is opened once and the other
-calls return napari's "nothing to add" sentinel ``[(None,)]``.
+``napari_get_reader`` decides from the first bytes of each file (a 2016+
+static block, else page 1's description and Software tags: a few KB at most)
+and returns None for anything ScanImage did not write, so napari's own TIFF
+reader takes it.  Every generation is accepted (3.x to 2015 classic TIFFs, and
+files re-saved without the static block).  Users mean "show me this
+recording": one file of a split acquisition opens all its files, and when
+napari hands us the files of one drop one by one (it does unless Shift is
+held), the acquisition is opened once and the other calls return napari's
+"nothing to add" sentinel ``[(None,)]``.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ def _as_list(path: PathOrPaths) -> list[str]:
 
 
 def napari_get_reader(path: PathOrPaths) -> Callable[[PathOrPaths], LayerData] | None:
-    """Return the reader when every path is a ScanImage 2016+ TIFF, else None."""
+    """Return the reader when every path is a ScanImage TIFF (any generation), else None."""
     paths = _as_list(path)
     if not paths or not all(
         p.lower().endswith((".tif", ".tiff")) and is_scanimage_file(p) for p in paths

@@ -3,10 +3,11 @@
 How the parts fit, in the order a conversion uses them:
 
 - ``plan``: checks the options and decides the images (one per field), array
-  shapes, chunks and the *settings* that a resumed store must match.
+  shapes, chunks (and shards, for NGFF 0.5) and the *settings* that a resumed
+  store must match.
 - ``recipe``: a picklable way to re-open the scan in any worker process.
 - ``describe``, ``ngff``, ``display``, ``ome_xml``: the metadata written, i.e.
-  our record of the scan, each image's OME-NGFF 0.4 ``multiscales``/``omero``
+  our record of the scan, each image's OME-NGFF 0.4 or 0.5 ``multiscales``/``omero``
   attributes, the channels' display windows, and the bioformats2raw OME-XML.
 - ``store``: the Zarr hierarchy on disk: created (or resumed) with the arrays'
   metadata first, per-chunk done records while converting, and the OME metadata
@@ -16,11 +17,14 @@ How the parts fit, in the order a conversion uses them:
   reporting progress.
 - ``convert``: :func:`to_zarr` puts the steps in order.
 - ``progress``: the CLI's terminal progress bar.
+- ``acquisitions`` and ``batch``: many acquisitions (folders, patterns) to one
+  store each, with a summary table; ``command``: what ``napari-scanimage convert`` runs.
 """
 
 from __future__ import annotations
 
+from napari_scanimage.export.batch import convert_batch
 from napari_scanimage.export.convert import DEFAULT_CHUNK_FRAMES, to_zarr
 from napari_scanimage.export.errors import ExportError
 
-__all__ = ["DEFAULT_CHUNK_FRAMES", "ExportError", "to_zarr"]
+__all__ = ["DEFAULT_CHUNK_FRAMES", "ExportError", "convert_batch", "to_zarr"]

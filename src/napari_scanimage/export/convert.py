@@ -29,10 +29,10 @@ if TYPE_CHECKING:
 
     from distributed import Client
 
-    from napari_scanimage.export.plan import Compression
+    from napari_scanimage.export.plan import Compression, NgffVersion
     from napari_scanimage.scan.scan import Scan
 
-__all__ = ["DEFAULT_CHUNK_FRAMES", "to_zarr"]
+__all__ = ["DEFAULT_CHUNK_FRAMES", "plan_for", "to_zarr"]
 
 DEFAULT_CHUNK_FRAMES = 32
 """16 MB chunks for 512x512 int16 frames: large enough to write fast, small
@@ -45,15 +45,17 @@ def to_zarr(
     scan: Scan,
     path: str | os.PathLike[str],
     *,
-    chunk_frames: int = DEFAULT_CHUNK_FRAMES,
+    chunk_frames: int | None = None,
     compression: Compression | None = None,
+    ngff: NgffVersion = "0.4",
+    shard_frames: int | None = None,
     channels: Sequence[int] | None = None,
     fields: Sequence[int] | None = None,
     client: Client | None = None,
     progress: Callable[[int, int], object] | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write a scan as OME-Zarr (NGFF 0.4, Zarr format 2): one image per field.
+    """Write a scan as OME-Zarr (NGFF 0.4 or 0.5): one image per field.
 
     Each field becomes image group ``"0"``, ``"1"``, ... holding one array
     ``(t, c, [z,] y, x)`` scaled in seconds and µm and translated to where
@@ -69,8 +71,16 @@ def to_zarr(
         Local directory to write (conventionally ``*.zarr``).
     chunk_frames
         Frames per chunk; a chunk is ``chunk_frames x 1 channel x [1 x] y x x``.
+        None: 32 for NGFF 0.4, 1 for NGFF 0.5 (one frame per chunk inside shards).
     compression
         None (raw), ``'zstd'`` or ``'blosc'`` (Blosc with zstd and byte shuffle).
+    ngff
+        ``"0.4"``: Zarr format 2, one file per chunk, read by most tools today.
+        ``"0.5"``: Zarr format 3 with sharding (the ``ome`` attribute key), a
+        few hundred files per field however long the recording.
+    shard_frames
+        Frames per shard (NGFF 0.5 only), a multiple of ``chunk_frames``; None
+        sizes shards to about 128 MB (256 to 1024 frames).
     channels
         Scan channel indices to export (0-based); None exports all.
     fields
@@ -79,8 +89,8 @@ def to_zarr(
         A ``dask.distributed`` client to run on; None uses dask's configured
         scheduler (threads by default).  Workers re-open the scan from its files.
     progress
-        Called as ``progress(done, total)`` with chunk counts, in the calling
-        thread, from ``(0, total)`` to ``(total, total)``.
+        Called as ``progress(done, total)`` with counts of chunks (shards in
+        NGFF 0.5), in the calling thread, from ``(0, total)`` to ``(total, total)``.
     overwrite
         Replace whatever conversion is at ``path``.  Without it, a conversion with
         the same settings is resumed (chunks already written and intact are
@@ -97,11 +107,18 @@ def to_zarr(
         Bad options, ``path`` holds something else, or the files changed meanwhile.
     """
     target = Path(path)
-    plan = ExportPlan.of(
-        scan, chunk_frames=chunk_frames, compression=compression, channels=channels, fields=fields
+    plan = plan_for(
+        scan,
+        chunk_frames=chunk_frames,
+        compression=compression,
+        channels=channels,
+        fields=fields,
+        ngff=ngff,
+        shard_frames=shard_frames,
     )
     creator = f"napari-scanimage {__version__}"
-    recorded = prepare(target, plan, root_record(scan, plan, creator=creator), overwrite=overwrite)
+    record = root_record(scan, plan, creator=creator, version=__version__)
+    recorded = prepare(target, plan, record, overwrite=overwrite)
     if recorded is None:
         logger.info("%s is complete with these settings; nothing to do", target)
         if progress is not None:
@@ -122,6 +139,30 @@ def to_zarr(
     return target
 
 
+def plan_for(
+    scan: Scan,
+    *,
+    chunk_frames: int | None = None,
+    compression: Compression | None = None,
+    channels: Sequence[int] | None = None,
+    fields: Sequence[int] | None = None,
+    ngff: NgffVersion = "0.4",
+    shard_frames: int | None = None,
+) -> ExportPlan:
+    """The plan :func:`to_zarr` follows for these options (its defaults filled in)."""
+    if chunk_frames is None:
+        chunk_frames = DEFAULT_CHUNK_FRAMES if ngff == "0.4" else 1
+    return ExportPlan.of(
+        scan,
+        chunk_frames=chunk_frames,
+        compression=compression,
+        channels=channels,
+        fields=fields,
+        ngff=ngff,
+        shard_frames=shard_frames,
+    )
+
+
 def _image_attrs(scan: Scan, plan: ExportPlan) -> list[dict[str, Any]]:
     numbers = [scan.channels[c] for c in plan.channels]
     step = scan.depth_step
@@ -135,6 +176,7 @@ def _image_attrs(scan: Scan, plan: ExportPlan) -> list[dict[str, Any]]:
                 has_z=plan.has_z,
                 channel_numbers=numbers,
                 windows=[channel_window(scan, image.field.index, c) for c in plan.channels],
+                version=plan.ngff,
             ),
             KEY: field_record(image),
         }

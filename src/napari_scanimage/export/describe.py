@@ -8,7 +8,9 @@ the field's geometry, so an exported image can be traced back without the TIFFs.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,19 +19,47 @@ from napari_scanimage.scan.files import acquisition_stem
 from napari_scanimage.summary import summarize
 
 if TYPE_CHECKING:
+    import os
+
     from napari_scanimage.export.plan import ExportPlan, ImagePlan
+    from napari_scanimage.scan.fields import Field
     from napari_scanimage.scan.scan import Scan
 
-__all__ = ["KEY", "field_record", "image_name", "jsonable", "root_record"]
+__all__ = [
+    "KEY",
+    "PROJECT",
+    "field_from_record",
+    "field_record",
+    "image_name",
+    "jsonable",
+    "root_record",
+    "store_attributes",
+]
 
 KEY = "napari_scanimage"
+PROJECT = "napari-scanimage"
 
 
-def root_record(scan: Scan, plan: ExportPlan, *, creator: str) -> dict[str, Any]:
-    """The root group's record, ``complete`` still False."""
+def root_record(scan: Scan, plan: ExportPlan, *, creator: str, version: str) -> dict[str, Any]:
+    """The root group's record, ``complete`` still False.
+
+    Enough to show the store as the live scan is shown without its TIFFs:
+    ``project``/``version`` say who wrote it, ``stem`` names the layers,
+    ``depths``/``depth_step`` place z, ``images`` name each image's field and
+    ``channels`` the ScanImage channel numbers of the ``c`` axis.
+    """
     record = {
+        "project": PROJECT,
+        "version": version,
+        "ngff": plan.ngff,
         "complete": False,
         "created_by": creator,
+        "files": list(plan.recipe.files),
+        "stem": acquisition_stem(scan.filenames),
+        "num_frames": scan.num_frames,
+        "fps": scan.fps,
+        "depths": list(scan.scanning_depths),
+        "depth_step": scan.depth_step,
         "settings": plan.settings(),
         "images": [{"path": image.path, "field": image.field.index} for image in plan.images],
         "channels": [scan.channels[c] for c in plan.channels],
@@ -52,6 +82,18 @@ def field_record(image: ImagePlan) -> dict[str, Any]:
     return converted
 
 
+def field_from_record(geometry: dict[str, Any]) -> Field:
+    """The :class:`Field` that :func:`field_record` wrote (its ``geometry``), for readers."""
+    from napari_scanimage.scan.fields import Field  # noqa: PLC0415 - only readers need it
+
+    values = dict(geometry)
+    for name in ("yslices", "xslices", "output_yslices", "output_xslices"):
+        values[name] = tuple(slice(start, stop) for start, stop in values[name])
+    for name in ("roi_ids", "roi_names", "top_left_um", "pixel_size_um"):
+        values[name] = tuple(values[name])
+    return Field(**values)
+
+
 def jsonable(value: Any) -> Any:
     """Plain JSON: lists for tuples, arrays and slices, strings for non-finite floats.
 
@@ -71,3 +113,22 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     return value
+
+
+def store_attributes(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The root attributes of a Zarr store (format 2 or 3); None if it is not one.
+
+    Reads one small JSON file, so callers can decline foreign stores quickly.
+    """
+    root = Path(path)
+    try:
+        if (root / "zarr.json").is_file():
+            meta = json.loads((root / "zarr.json").read_text(encoding="utf-8"))
+            attrs = meta.get("attributes", {}) if meta.get("node_type") == "group" else None
+        elif (root / ".zgroup").is_file():
+            attrs = json.loads((root / ".zattrs").read_text(encoding="utf-8"))
+        else:
+            return None
+    except (OSError, ValueError, AttributeError):
+        return {} if (root / ".zgroup").is_file() else None
+    return attrs if isinstance(attrs, dict) else None

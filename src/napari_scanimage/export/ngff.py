@@ -1,4 +1,7 @@
-"""OME-NGFF 0.4 metadata of one field's image group (``multiscales`` and ``omero``).
+"""OME-NGFF metadata of one field's image group (``multiscales`` and ``omero``).
+
+NGFF 0.4 puts both at the top of the group's attributes, with a ``version`` in
+each; NGFF 0.5 puts them under one ``ome`` key whose ``version`` is ``"0.5"``.
 
 Placement follows NGFF's coordinate convention, which napari shares: array
 index ``(0, 0)`` is the *centre* of the first pixel.  So the translation is the
@@ -20,9 +23,10 @@ if TYPE_CHECKING:
 
 from napari_scanimage.scan.display import channel_color
 
-__all__ = ["NGFF_VERSION", "image_attrs", "placement"]
+__all__ = ["NGFF_VERSION", "image_attrs", "ome_attrs", "placement"]
 
 NGFF_VERSION = "0.4"
+"""The default version written."""
 
 
 def placement(
@@ -63,6 +67,7 @@ def image_attrs(
     has_z: bool,
     channel_numbers: Sequence[int],
     windows: Sequence[dict[str, float]],
+    version: str = NGFF_VERSION,
 ) -> dict[str, Any]:
     """``multiscales`` (one level, dataset ``"0"``) and ``omero`` display settings.
 
@@ -71,8 +76,7 @@ def image_attrs(
     alone, and every field has a "ch 1".
     """
     axes, scale, translation = placement(image, fps=fps, z_step=z_step, has_z=has_z)
-    multiscale = {
-        "version": NGFF_VERSION,
+    multiscale: dict[str, Any] = {
         "name": name,
         "axes": axes,
         "datasets": [
@@ -97,10 +101,18 @@ def image_attrs(
         }
         for number, window in zip(channel_numbers, windows, strict=True)
     ]
-    omero = {
+    omero: dict[str, Any] = {
         "name": name,
-        "version": NGFF_VERSION,
         "channels": channels,
         "rdefs": {"model": "color", "defaultT": 0, "defaultZ": 0},
     }
-    return {"multiscales": [multiscale], "omero": omero}
+    if version == "0.4":
+        multiscale = {"version": version, **multiscale}
+        omero = {**omero, "version": version}
+        return {"multiscales": [multiscale], "omero": omero}
+    return ome_attrs({"multiscales": [multiscale], "omero": omero}, version)
+
+
+def ome_attrs(attrs: dict[str, Any], version: str) -> dict[str, Any]:
+    """NGFF 0.5's form: everything under ``ome``, with the version once."""
+    return {"ome": {"version": version, **attrs}}

@@ -2,8 +2,14 @@
 
 An :class:`ExportPlan` names one image per exported field (``"0"``, ``"1"``, ...
 in export order), the shape and chunking of its array ``(t, c, [z,] y, x)``, the
-list of chunks to write, and the *settings*: everything that changes the bytes
-written.  A store is resumed only when its recorded settings equal these.
+*blocks* of frames that one task writes, and the *settings*: everything that
+changes the bytes written.  A store is resumed only when its recorded settings
+equal these.
+
+NGFF 0.4 (Zarr format 2) stores one file per chunk, and a block is a chunk.
+NGFF 0.5 (Zarr format 3) stores *shards*: one file holds many one-frame chunks,
+so a 100,000-frame field is a few hundred files.  A shard is written whole, by
+one task, so a block is a shard there: parallel workers never share a file.
 """
 
 from __future__ import annotations
@@ -23,12 +29,28 @@ if TYPE_CHECKING:
     from napari_scanimage.scan.fields import Field
     from napari_scanimage.scan.scan import Scan
 
-__all__ = ["FORMAT", "Compression", "ExportPlan", "ImagePlan", "codec_config"]
-
-FORMAT = "OME-NGFF 0.4, Zarr format 2"
-"""Recorded in the settings, so a future format is never resumed into an old store."""
+__all__ = [
+    "FORMATS",
+    "NGFF_VERSIONS",
+    "SHARD_BYTES",
+    "Compression",
+    "ExportPlan",
+    "ImagePlan",
+    "NgffVersion",
+    "codec_config",
+    "shard_frames_for",
+]
 
 Compression = Literal["zstd", "blosc"]
+NgffVersion = Literal["0.4", "0.5"]
+NGFF_VERSIONS: tuple[NgffVersion, ...] = ("0.4", "0.5")
+FORMATS = {"0.4": "OME-NGFF 0.4, Zarr format 2", "0.5": "OME-NGFF 0.5, Zarr format 3"}
+"""Recorded in the settings, so one format is never resumed into a store of another."""
+
+SHARD_BYTES = 128 * 2**20
+"""Target shard size: 256 frames of 512x512 int16, so 100,000 frames make 391 files
+per channel, while a task holds one shard (~128 MB, plus its encoded copy) in memory."""
+SHARD_FRAMES_RANGE = (256, 1024)
 
 _CODECS: dict[str, dict[str, Any]] = {
     # Level 3 / byte shuffle: most of the size saving on noisy int16 frames at a
@@ -39,14 +61,42 @@ _CODECS: dict[str, dict[str, Any]] = {
 }
 
 
-def codec_config(compression: str | None) -> dict[str, Any] | None:
-    """The numcodecs configuration of a compression name (None: uncompressed)."""
+_CODECS_V3: dict[str, dict[str, Any]] = {
+    "zstd": {"name": "zstd", "configuration": {"level": 3, "checksum": False}},
+    "blosc": {
+        "name": "blosc",
+        "configuration": {"cname": "zstd", "clevel": 3, "shuffle": "shuffle", "blocksize": 0},
+    },
+}
+
+
+def codec_config(compression: str | None, zarr_format: int = 2) -> dict[str, Any] | None:
+    """The codec configuration of a compression name (None: uncompressed).
+
+    Zarr format 2 takes numcodecs' form, format 3 the specification's
+    ``{"name", "configuration"}``.
+    """
     if compression is None:
         return None
     if compression not in _CODECS:
         msg = f"compression must be None, 'zstd' or 'blosc', not {compression!r}"
         raise ExportError(msg)
-    return dict(_CODECS[compression])
+    return dict((_CODECS if zarr_format == 2 else _CODECS_V3)[compression])
+
+
+def shard_frames_for(frame_bytes: int, chunk_frames: int) -> int:
+    """Frames per shard: about :data:`SHARD_BYTES`, a multiple of ``chunk_frames``.
+
+    Examples
+    --------
+    >>> shard_frames_for(512 * 512 * 2, 1), shard_frames_for(64 * 64 * 2, 1)
+    (256, 1024)
+    >>> shard_frames_for(2048 * 2048 * 2, 1), shard_frames_for(256 * 256 * 2, 100)
+    (256, 1000)
+    """
+    low, high = SHARD_FRAMES_RANGE
+    frames = min(max(SHARD_BYTES // max(frame_bytes, 1), low), high)
+    return max(chunk_frames, frames // chunk_frames * chunk_frames)
 
 
 @dataclass(frozen=True)
@@ -58,6 +108,9 @@ class ImagePlan:
     field: Field
     shape: tuple[int, ...]
     chunks: tuple[int, ...]
+    """Zarr chunks (inner chunks of the shards, in NGFF 0.5)."""
+    shards: tuple[int, ...] | None
+    """Zarr shards (NGFF 0.5), or None."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +125,9 @@ class ExportPlan:
     compression: Compression | None
     has_z: bool
     """Whether arrays carry a (length-1) z axis: the scan has several depths."""
+    ngff: NgffVersion = "0.4"
+    shard_frames: int | None = None
+    """Frames per shard (NGFF 0.5), None without shards."""
 
     @classmethod
     def of(
@@ -82,11 +138,30 @@ class ExportPlan:
         compression: Compression | None,
         channels: Sequence[int] | None,
         fields: Sequence[int] | None,
+        ngff: NgffVersion = "0.4",
+        shard_frames: int | None = None,
     ) -> ExportPlan:
         """Check the options against the scan and plan the arrays."""
-        if isinstance(chunk_frames, bool) or not isinstance(chunk_frames, int) or chunk_frames < 1:
-            raise ExportError(f"chunk_frames must be a positive integer, not {chunk_frames!r}")
+        if ngff not in NGFF_VERSIONS:
+            raise ExportError(f"ngff must be '0.4' or '0.5', not {ngff!r}")
+        _check_count("chunk_frames", chunk_frames)
         codec_config(compression)
+        if ngff == "0.4" and shard_frames is not None:
+            raise ExportError("shard_frames needs ngff='0.5' (Zarr format 2 has no shards)")
+        if ngff == "0.5":
+            if shard_frames is None:
+                frame_bytes = max(f.height * f.width for f in scan.fields) * scan.dtype.itemsize
+                shard_frames = shard_frames_for(frame_bytes, chunk_frames)
+            _check_count("shard_frames", shard_frames)
+            if shard_frames % chunk_frames:
+                msg = (
+                    f"shard_frames ({shard_frames}) must be a multiple "
+                    f"of chunk_frames ({chunk_frames})"
+                )
+                raise ExportError(msg)
+            # no shard longer than the recording (rounded up to whole chunks)
+            whole = -(-scan.num_frames // chunk_frames) * chunk_frames
+            shard_frames = min(shard_frames, max(whole, chunk_frames))
         chosen_channels = _indices(channels, scan.num_channels, "channels")
         chosen_fields = _indices(fields, scan.num_fields, "fields")
         has_z = scan.num_scanning_depths > 1
@@ -94,12 +169,18 @@ class ExportPlan:
         for position, index in enumerate(chosen_fields):
             f = scan.fields[index]
             z = (1,) if has_z else ()
+            frame = (1, *z, f.height, f.width)
+            if shard_frames is None:
+                chunks, shards = (min(chunk_frames, scan.num_frames), *frame), None
+            else:
+                chunks, shards = (chunk_frames, *frame), (shard_frames, *frame)
             images.append(
                 ImagePlan(
                     path=str(position),
                     field=f,
                     shape=(scan.num_frames, len(chosen_channels), *z, f.height, f.width),
-                    chunks=(min(chunk_frames, scan.num_frames), 1, *z, f.height, f.width),
+                    chunks=chunks,
+                    shards=shards,
                 )
             )
         return cls(
@@ -109,7 +190,19 @@ class ExportPlan:
             chunk_frames=chunk_frames,
             compression=compression,
             has_z=has_z,
+            ngff=ngff,
+            shard_frames=shard_frames,
         )
+
+    @property
+    def zarr_format(self) -> int:
+        """2 for NGFF 0.4, 3 for NGFF 0.5."""
+        return 2 if self.ngff == "0.4" else 3
+
+    @property
+    def block_frames(self) -> int:
+        """Frames one task writes: a chunk (NGFF 0.4) or a shard (NGFF 0.5)."""
+        return self.chunk_frames if self.shard_frames is None else self.shard_frames
 
     @property
     def num_frames(self) -> int:
@@ -118,24 +211,24 @@ class ExportPlan:
 
     @property
     def num_blocks(self) -> int:
-        """Chunks along time per channel of each image."""
-        return math.ceil(self.num_frames / self.chunk_frames)
+        """Blocks (tasks) along time per channel of each image."""
+        return math.ceil(self.num_frames / self.block_frames)
 
     @property
     def num_chunks(self) -> int:
-        """Chunks of the whole conversion."""
+        """Blocks (tasks) of the whole conversion: chunks in NGFF 0.4, shards in 0.5."""
         return len(self.images) * len(self.channels) * self.num_blocks
 
     def frames(self, block: int) -> tuple[int, int]:
         """First and stop frame of a time block."""
-        start = block * self.chunk_frames
-        return start, min(start + self.chunk_frames, self.num_frames)
+        start = block * self.block_frames
+        return start, min(start + self.block_frames, self.num_frames)
 
     def settings(self) -> dict[str, Any]:
         """Everything that changes the bytes written, as JSON values."""
         recipe = self.recipe
-        return {
-            "format": FORMAT,
+        settings = {
+            "format": FORMATS[self.ngff],
             "files": [{"path": f, "bytes": os.path.getsize(f)} for f in recipe.files],
             "dtype": recipe.dtype,
             "join_contiguous": recipe.join_contiguous,
@@ -149,6 +242,14 @@ class ExportPlan:
             "chunk_frames": self.chunk_frames,
             "compression": self.compression,
         }
+        if self.shard_frames is not None:  # 0.4 settings stay as they were: old stores resume
+            settings["shard_frames"] = self.shard_frames
+        return settings
+
+
+def _check_count(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ExportError(f"{name} must be a positive integer, not {value!r}")
 
 
 def _indices(chosen: Sequence[int] | None, count: int, what: str) -> tuple[int, ...]:

@@ -1,6 +1,7 @@
 """The Zarr hierarchy on disk: create it, resume it, record chunks, mark it complete.
 
-Layout (Zarr format 2, ``/`` chunk keys as NGFF 0.4 requires)::
+Layout (NGFF 0.4: Zarr format 2, ``/`` chunk keys; NGFF 0.5: Zarr format 3,
+sharded arrays, the OME attributes under ``ome``)::
 
     out.zarr/                 root: attrs["napari_scanimage"] (settings, complete, ...)
       0/                      one OME-NGFF image per exported field
@@ -8,7 +9,8 @@ Layout (Zarr format 2, ``/`` chunk keys as NGFF 0.4 requires)::
       1/ ...
       OME/METADATA.ome.xml    written last, with "bioformats2raw.layout" on the root
       napari_scanimage_done/  only while converting: one int64 array per image,
-                              [time block, channel] = checksum of the chunk written
+                              [time block, channel] = checksum of the block written
+                              (a chunk in NGFF 0.4, a shard in 0.5)
 
 Safety rests on order.  The root record (``complete: False``) and the array
 metadata come first; a chunk's checksum is recorded only after the chunk is stored;
@@ -20,7 +22,6 @@ same settings knows which chunks it can keep.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,14 +29,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import zarr
 
-from napari_scanimage.export.describe import KEY, field_record
+from napari_scanimage.export.describe import KEY, field_record, store_attributes
 from napari_scanimage.export.errors import ExportError
+from napari_scanimage.export.ngff import ome_attrs
 from napari_scanimage.export.plan import codec_config
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from napari_scanimage.export.plan import ExportPlan
+    from napari_scanimage.export.plan import ExportPlan, ImagePlan
 
 __all__ = [
     "ARRAY",
@@ -90,7 +92,7 @@ def prepare(
     if existing is not None and existing.get("complete"):
         _drop_records(path)
         return None
-    root = zarr.open_group(str(path), mode="a", zarr_format=2)
+    root = zarr.open_group(str(path), mode="a", zarr_format=plan.zarr_format)  # type: ignore[arg-type]
     if existing is None:
         root.attrs.put({KEY: record})  # first: what this store is becoming
     records = root.require_group(RECORDS)
@@ -99,15 +101,7 @@ def prepare(
         group = root.require_group(image.path)
         if KEY not in group.attrs:
             group.attrs.put({KEY: field_record(image)})
-        group.require_array(
-            ARRAY,
-            shape=image.shape,
-            chunks=image.chunks,
-            dtype=plan.recipe.dtype,
-            fill_value=0,
-            compressors=codec_config(plan.compression),
-            chunk_key_encoding={"name": "v2", "separator": "/"},
-        )
+        group.require_array(ARRAY, shape=image.shape, **_array_options(plan, image))
         done = records.require_array(
             image.path,
             shape=(plan.num_blocks, len(plan.channels)),
@@ -122,19 +116,37 @@ def prepare(
     return recorded
 
 
+def _array_options(plan: ExportPlan, image: ImagePlan) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "chunks": image.chunks,
+        "dtype": plan.recipe.dtype,
+        "fill_value": 0,
+        "compressors": codec_config(plan.compression, plan.zarr_format),
+    }
+    if plan.zarr_format == 2:
+        return options | {"chunk_key_encoding": {"name": "v2", "separator": "/"}}
+    # NGFF 0.5: the array's dimension names are the axes' names
+    names = ["t", "c", "z", "y", "x"] if plan.has_z else ["t", "c", "y", "x"]
+    return options | {"shards": image.shards, "dimension_names": names}
+
+
 def finish(
     path: Path, plan: ExportPlan, image_attrs: Sequence[dict[str, Any]], ome_xml: str
 ) -> None:
     """Write what makes the store a finished OME-Zarr collection, then drop the records."""
-    root = zarr.open_group(str(path), mode="r+", zarr_format=2)
+    root = zarr.open_group(str(path), mode="r+", zarr_format=plan.zarr_format)  # type: ignore[arg-type]
     for image, attrs in zip(plan.images, image_attrs, strict=True):
         root[image.path].attrs.update(attrs)
     ome = root.require_group("OME")
-    ome.attrs.put({"series": [image.path for image in plan.images]})
+    series: dict[str, Any] = {"series": [image.path for image in plan.images]}
+    layout: dict[str, Any] = {"bioformats2raw.layout": 3}
+    if plan.ngff != "0.4":
+        series, layout = ome_attrs(series, plan.ngff), ome_attrs(layout, plan.ngff)
+    ome.attrs.put(series)
     (path / "OME" / "METADATA.ome.xml").write_text(ome_xml, encoding="utf-8")
     record = dict(root.attrs[KEY])  # type: ignore[arg-type]
     record["complete"] = True
-    root.attrs.update({"bioformats2raw.layout": 3, KEY: record})  # one write: complete
+    root.attrs.update({**layout, KEY: record})  # one write: complete
     _drop_records(path)
 
 
@@ -142,11 +154,8 @@ def _read_record(path: Path) -> dict[str, Any] | None:
     """Our record of an existing store; None where nothing (or an empty folder) is."""
     if not path.exists() or (path.is_dir() and not any(path.iterdir())):
         return None
-    try:
-        attrs = json.loads((path / ".zattrs").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        attrs = {}
-    record = attrs.get(KEY) if (path / ".zgroup").is_file() and isinstance(attrs, dict) else None
+    attrs = store_attributes(path)
+    record = None if attrs is None else attrs.get(KEY)
     if not isinstance(record, dict) or "settings" not in record:
         msg = (
             f"{path} exists and is not a napari-scanimage conversion; "

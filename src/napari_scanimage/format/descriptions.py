@@ -2,6 +2,9 @@
 
 ScanImage writes one description per page into a fixed, space-padded slot,
 as ``key = value`` lines or as a JSON object.  They are parsed only on demand.
+ScanImage 4.x and 5.0/5.1 spelled the frame lines differently (``Frame Number =``,
+``Frame Timestamp(s) =``; see ``ReadTIFFHeader_SI5.m``); those are also given
+under the modern names.
 """
 
 from __future__ import annotations
@@ -13,7 +16,16 @@ from typing import Any
 from napari_scanimage.format.header import decode_json
 from napari_scanimage.format.matlab import parse_matlab_value
 
-__all__ = ["parse_description", "read_number"]
+__all__ = ["LEGACY_NAMES", "parse_description", "read_number"]
+
+LEGACY_NAMES: dict[str, tuple[str, ...]] = {
+    "frameNumbers": ("Frame Number",),  # not SI4's "Frame Tag": per page or per frame?
+    "frameTimestamps_sec": ("Frame Timestamp(s)", "frameTimestamps"),
+    "acqTriggerTimestamps_sec": ("Acq Trigger Timestamp(s)",),
+    "nextFileMarkerTimestamps_sec": ("Next File Marker Timestamp(s)",),
+    "dcOverVoltage": ("DC Overvoltage",),
+}
+"""Modern per-page key -> the names older generations used for it."""
 
 
 def parse_description(text: str) -> dict[str, Any]:
@@ -43,6 +55,10 @@ def parse_description(text: str) -> dict[str, Any]:
         if sep and key:
             value = parse_matlab_value(raw)
             result[key] = None if value == "" else value
+    for modern, names in LEGACY_NAMES.items():
+        found = [result[name] for name in names if name in result]
+        if modern not in result and found:
+            result[modern] = found[0]
     return result
 
 
@@ -55,10 +71,15 @@ def read_number(text: str, key: str) -> float | None:
     0.1
     >>> read_number('{"frameNumbers": 3}', "frameNumbers")
     3.0
+    >>> read_number("Frame Number = 5\nFrame Timestamp(s) = 0.25", "frameTimestamps_sec")
+    0.25
     """
-    match = re.search(
-        rf'"?\b{re.escape(key)}"?\s*[=:]\s*"?([-+]?_?Inf_?|_?NaN_?|[-+0-9.eE]+)', text
-    )
+    for name in (key, *LEGACY_NAMES.get(key, ())):
+        match = re.search(
+            rf'"?\b{re.escape(name)}"?\s*[=:]\s*"?([-+]?_?Inf_?|_?NaN_?|[-+0-9.eE]+)', text
+        )
+        if match is not None:
+            break
     if match is None:
         return None
     token = match.group(1).replace("_", "")  # JSON headers spell infinity "_Inf_"

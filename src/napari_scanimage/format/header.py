@@ -4,7 +4,9 @@ ScanImage 2016+ puts a 16-byte block at byte 16 of the BigTIFF (magic,
 TIFF-format version, two lengths) followed by the FrameData text (MATLAB
 ``SI.x = v`` lines, or JSON when the rig sets ``useJsonHeaderFormat``) and the
 RoiGroups JSON.  Every page's Software/Artist tag points back at it, so it is
-read once per file.
+read once per file.  Files without the block (ScanImage 3.x to 2015, files
+re-saved by other tools) are read by ``legacy_header`` into the same
+:class:`ScanImageHeader`, whose ``generation`` and ``container`` say which.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from napari_scanimage.errors import (
     UnsupportedVersionError,
 )
 from napari_scanimage.format.matlab import parse_matlab_lines
+from napari_scanimage.format.sniff import looks_like_scanimage
 
 if TYPE_CHECKING:
     import os
@@ -48,20 +51,24 @@ def _load_json(path: str, text: str, part: str) -> Any:
 
 
 def is_scanimage_file(path: str | os.PathLike[str]) -> bool:
-    """Whether the file starts like a ScanImage 2016+ BigTIFF (reads 20 bytes).
+    """Whether ScanImage wrote the file, any generation (reads a few KB at most).
 
+    A 2016+ BigTIFF is recognised from its first 20 bytes; other TIFFs from the
+    start of page 1's ImageDescription and Software tags (see ``sniff``).
     Never raises: unreadable or missing files are simply not ScanImage files.
     """
     try:
         with open(path, "rb") as fh:
             head = fh.read(20)
+            if (
+                len(head) == 20
+                and head[:4] == b"II+\0"
+                and struct.unpack_from("<I", head, 16)[0] == SCANIMAGE_MAGIC
+            ):
+                return True
+            return looks_like_scanimage(fh)
     except OSError:
         return False
-    return (
-        len(head) == 20
-        and head[:4] == b"II+\0"
-        and struct.unpack_from("<I", head, 16)[0] == SCANIMAGE_MAGIC
-    )
 
 
 def decode_json(value: Any) -> Any:
@@ -108,7 +115,8 @@ class ScanImageHeader:
     path: str
     """File the header was read from."""
     tiff_format_version: int
-    """``SI.TIFF_FORMAT_VERSION``: 3 (2016-2018) or 4 (2019 and later)."""
+    """``SI.TIFF_FORMAT_VERSION``: 3 (2016-2018) or 4 (2019 and later); 0 where the
+    header has none (ScanImage 3.x to 2015)."""
     frame_data: dict[str, Any]
     """FrameData as nested dicts rooted at ``'SI'``, whichever style it was written in."""
     roi_groups: dict[str, Any]
@@ -116,18 +124,31 @@ class ScanImageHeader:
     style: Literal["matlab", "json"]
     """How FrameData was written."""
     raw: bytes
-    """The whole static block; files of one acquisition have identical blocks."""
+    """The whole static block (files without one: the header as found); files of one
+    acquisition have identical ones."""
+    generation: str = "2016+"
+    """ScanImage generation the header was written by: '3.x', '4.x', '5.0/5.1',
+    '5.2/2015' or '2016+' (decided from the keys found, not the version number)."""
+    container: str = "BigTIFF with ScanImage's static header block"
+    """The TIFF flavour and where the header was found in it."""
 
     @classmethod
     def from_file(cls, handle: TiffFileHandle) -> ScanImageHeader:
-        """Read and parse the static block of an open BigTIFF file."""
+        """Read and parse the header of an open file.
+
+        2016+ BigTIFFs carry it in the static block; files without one (classic
+        TIFFs of older generations, files re-saved by other tools) are read by
+        :func:`napari_scanimage.format.legacy_header.read_legacy_header`.
+        """
         path = handle.path
-        if handle.size < 32:
-            raise NotScanImageError(path, "too short to hold a ScanImage header")
+        magic = struct.unpack("<I", handle.read(16, 4))[0] if handle.size >= 32 else None
+        if magic != SCANIMAGE_MAGIC or not handle.read(0, 4).startswith(b"II+"):
+            from napari_scanimage.format.legacy_header import (  # noqa: PLC0415 - cycle
+                read_legacy_header,
+            )
+
+            return read_legacy_header(path)
         magic, version, n0, n1 = struct.unpack("<IIII", handle.read(16, 16))
-        if magic != SCANIMAGE_MAGIC:
-            msg = "a BigTIFF without ScanImage's header block (magic at byte 16)"
-            raise NotScanImageError(path, msg)
         if version < 3:
             msg = f"ScanImage TIFF format version {version} is not supported (3 or 4)"
             raise UnsupportedVersionError(path, msg)

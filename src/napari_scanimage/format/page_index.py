@@ -7,6 +7,16 @@ IFD and a few sampled ones (next pointers, strip offsets, sizes).  Any mismatch
 falls back to following the IFD chain, which is always right and only slower.
 A file cut short (acquisition aborted, disk full) yields its complete pages and
 a note of what was lost.
+
+Files still being written (see :meth:`PageIndex.extend`): ScanImage appends each
+page as IFD, description slot, then pixels, and links the IFD to where the next
+page will go, so a reader looking mid-write sees any prefix of that: an IFD cut
+short, a description slot or pixels partly there, or a next pointer to bytes
+not written yet.  A page counts only once everything it owns lies inside the
+file and its description slot holds text.  A writer may also leave the last
+next pointer 0 and fill it in when the next page exists; the last known IFD is
+therefore read again on every look.  What a network share shows before its
+cache catches up (zeros inside the file size) cannot be told from data.
 """
 
 from __future__ import annotations
@@ -46,6 +56,8 @@ class PageIndex:
     """Constant distance between pages, or None where the file is not uniform."""
     truncation: str | None = None
     """What was lost at the end of a file cut short, or None."""
+    ifd_offsets: np.ndarray | None = None
+    """File offset of each page's IFD (int64), where known; lets :meth:`extend` resume."""
 
     @property
     def count(self) -> int:
@@ -55,19 +67,94 @@ class PageIndex:
     @classmethod
     def build(cls, handle: TiffFileHandle) -> PageIndex:
         """Index a file: stride prediction, validated, else a chain walk."""
-        first = handle.read_ifd(handle.first_ifd)
+        return cls._pages_from(handle, handle.read_ifd(handle.first_ifd)).without_blank_tail(
+            handle
+        )
+
+    @classmethod
+    def _pages_from(cls, handle: TiffFileHandle, first: Ifd, tolerant: bool = False) -> PageIndex:
+        """Pages from the IFD ``first`` on (``tolerant``: stop at any damage, for live files)."""
         if first.next_offset == 0:
             return cls._from_ifds(handle, [first], None)
         try:
             second = handle.read_ifd(first.next_offset)
-        except TruncatedFileError as exc:
+        except _stops(tolerant) as exc:
             return cls._from_ifds(handle, [first], _lost(exc))
         stride = second.offset - first.offset
         if stride > 0 and _same_layout(first, second, stride):
             predicted = cls._predict(handle, first, stride)
             if predicted is not None:
                 return predicted
-        return cls._walk(handle, first)
+        return cls._walk(handle, first, tolerant)
+
+    def extend(self, handle: TiffFileHandle) -> PageIndex:
+        """Add the complete pages written to the file since this index was built.
+
+        Re-reads only the last known IFD (its next pointer may have been filled
+        in since) and the IFDs after it; never re-walks the file.  A page counts
+        only once its IFD, its whole description slot and all its pixels lie
+        inside the file (see :meth:`without_blank_tail` for the description
+        text).  Damage after the known pages is read as "not written yet".
+        """
+        if self.ifd_offsets is None or self.count == 0:
+            return self
+        last = handle.read_ifd(int(self.ifd_offsets[-1]))
+        if last.next_offset <= last.offset:  # 0: no next page linked yet
+            return self
+        try:
+            first = handle.read_ifd(last.next_offset)
+        except ScanImageError:
+            return self  # the next page is still being written
+        if (first.width, first.height, first.dtype) != (self.width, self.height, self.dtype):
+            msg = (
+                f"page {self.count + 1} is {first.width}x{first.height} {first.dtype}, "
+                f"page 1 is {self.width}x{self.height} {self.dtype}"
+            )
+            raise UnsupportedVersionError(handle.path, msg)
+        more = self._pages_from(handle, first, tolerant=True)
+        assert more.ifd_offsets is not None  # built here, always known
+        step = first.offset - last.offset
+        uniform = step == self.stride and (more.count == 1 or more.stride == self.stride)
+        grown = PageIndex(
+            path=self.path,
+            height=self.height,
+            width=self.width,
+            dtype=self.dtype,
+            data_offsets=np.concatenate([self.data_offsets, more.data_offsets]),
+            description_offsets=np.concatenate(
+                [self.description_offsets, more.description_offsets]
+            ),
+            description_nbytes=np.concatenate([self.description_nbytes, more.description_nbytes]),
+            stride=self.stride if uniform else None,
+            truncation=more.truncation,
+            ifd_offsets=np.concatenate([self.ifd_offsets, more.ifd_offsets]),
+        ).without_blank_tail(handle)
+        return self if grown.count == self.count else grown
+
+    def without_blank_tail(self, handle: TiffFileHandle) -> PageIndex:
+        """Drop a last page whose description slot is still blank.
+
+        A writer may fill a page's description only after its pixels (ScanImage
+        writes the text into a reserved slot), so a reader looking while it
+        writes can see a complete-looking page with a blank slot.  When the
+        first page has text, a blank last page is taken as not written yet.
+        """
+        if self.count < 2 or min(self.description_offsets[0], self.description_offsets[-1]) < 0:
+            return self
+        if not _blank(handle, self, self.count - 1) or _blank(handle, self, 0):
+            return self
+        return PageIndex(
+            path=self.path,
+            height=self.height,
+            width=self.width,
+            dtype=self.dtype,
+            data_offsets=self.data_offsets[:-1],
+            description_offsets=self.description_offsets[:-1],
+            description_nbytes=self.description_nbytes[:-1],
+            stride=self.stride,
+            truncation=f"the description of page {self.count} is not written yet",
+            ifd_offsets=None if self.ifd_offsets is None else self.ifd_offsets[:-1],
+        )
 
     @classmethod
     def _predict(cls, handle: TiffFileHandle, first: Ifd, stride: int) -> PageIndex | None:
@@ -106,10 +193,11 @@ class PageIndex:
             description_nbytes=np.full(count, desc_len, dtype=np.int64),
             stride=stride,
             truncation=truncation,
+            ifd_offsets=offsets,
         )
 
     @classmethod
-    def _walk(cls, handle: TiffFileHandle, first: Ifd) -> PageIndex:
+    def _walk(cls, handle: TiffFileHandle, first: Ifd, tolerant: bool = False) -> PageIndex:
         ifds = [first]
         seen = {first.offset}
         truncation = None
@@ -121,7 +209,7 @@ class PageIndex:
             seen.add(offset)
             try:
                 ifd = handle.read_ifd(offset)
-            except TruncatedFileError as exc:
+            except _stops(tolerant) as exc:
                 truncation = _lost(exc)
                 break
             if (ifd.width, ifd.height, ifd.dtype) != (first.width, first.height, first.dtype):
@@ -147,13 +235,26 @@ class PageIndex:
             data_offsets=np.array([ifd.data_offset for ifd in ifds], dtype=np.int64),
             description_offsets=np.array([d[0] for d in descs], dtype=np.int64),
             description_nbytes=np.array([d[1] for d in descs], dtype=np.int64),
-            stride=None,  # walked or single-page files are read page by page
+            stride=None,  # walked or single-page files: no constant step known
             truncation=truncation,
+            ifd_offsets=np.array([ifd.offset for ifd in ifds], dtype=np.int64),
         )
 
 
-def _lost(exc: TruncatedFileError) -> str:
-    return f"the last page is incomplete ({exc.problem})"
+def _stops(tolerant: bool) -> tuple[type[ScanImageError], ...]:
+    """Errors that end a page list: any damage for live files, else a cut end only."""
+    return (ScanImageError,) if tolerant else (TruncatedFileError,)
+
+
+def _blank(handle: TiffFileHandle, index: PageIndex, page: int) -> bool:
+    """Whether a page's description slot holds only padding."""
+    size = int(index.description_nbytes[page])
+    raw = handle.read(int(index.description_offsets[page]), size)
+    return not raw.strip(b"\0 \n\r\t")
+
+
+def _lost(exc: ScanImageError) -> str:
+    return f"the last page is incomplete ({getattr(exc, 'problem', exc)})"
 
 
 def _page_extent(ifd: Ifd) -> int:

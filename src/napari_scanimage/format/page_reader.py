@@ -1,107 +1,334 @@
-"""Read pixels and descriptions of indexed pages through a read-only memory map.
+"""Read pixels and descriptions of indexed pages with positional reads, no memory maps.
 
-A uniform file is one strided array over the map, so a run of pages at a
-constant step is copied with a single ``np.copyto`` (no per-page Python work);
-other page sets are copied page by page.  Only the requested rows and columns
-are touched, which is what lets one mROI field be read without its neighbours.
+A request's rows go straight from the file into the caller's array with
+``os.preadv``: one call covers a run of pages, the small gaps between them (IFD,
+description slot) landing in a scratch buffer, so a field costs about one
+sequential read of its bytes and a frame one system call.  Only the requested
+rows are read (the rows of one page are contiguous on disk), which is what lets
+one mROI field be read without its neighbours; a column sub-range or a dtype
+conversion goes through a small scratch block.
+
+Unlike a memory map, a file that shrinks or fails under us gives an error that
+names it and says what changed, never a SIGBUS: each read checks the file's
+size first and the number of bytes it got after.
 """
 
 from __future__ import annotations
 
 import contextlib
-import mmap
-from typing import TYPE_CHECKING
+import functools
+import itertools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from napari_scanimage.errors import ScanImageFileError, TruncatedFileError
+from napari_scanimage.errors import (
+    FileChangedError,
+    FileReadError,
+    ScanImageFileError,
+)
+from napari_scanimage.format.tiff import TiffFileHandle
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from napari_scanimage.format.page_index import PageIndex
-    from napari_scanimage.format.tiff import TiffFileHandle
 
 __all__ = ["PageReader"]
+
+_MAX_IOV = 1024  # IOV_MAX on Linux and macOS
+_MAX_CALL_BYTES = 1 << 28  # per call; Linux caps one read at ~2 GiB
+_MAX_GAP = 1 << 14  # read a gap into scratch rather than make another call
+_SCRATCH_BYTES = 1 << 22  # pages staged at once for cropped or converted reads
+_FINGERPRINT_BYTES = 4096
+_PARALLEL_BYTES = 1 << 26  # reads this big are split over threads
+_WORKERS = min(3, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1) - 1
+_GAP = memoryview(bytearray(_MAX_GAP))  # shared by every thread: its contents are never used
 
 
 class PageReader:
     """Pixel and description access for one indexed file.
 
-    The map is opened with ``ACCESS_READ``: arrays built on it are read-only and
-    the file can never be written through it.
+    Holds its own read-only descriptor (``O_RDONLY``), so the file can never be
+    written through it.  Reads may run in several threads at once; ``close``
+    waits for none of them but closes the descriptor only once they are done.
     """
 
     def __init__(self, handle: TiffFileHandle, index: PageIndex) -> None:
         self.path = handle.path
         self.index = index
-        self._map = mmap.mmap(handle.fd, 0, access=mmap.ACCESS_READ)
+        self._fd = os.dup(handle.fd)
+        self._lock = threading.Lock()
+        self._users = 0
         self._closed = False
-        if len(self._map) < handle.size:
-            self._map.close()
-            raise TruncatedFileError(self.path, "the file shrank while it was opened")
+        try:
+            status = os.fstat(self._fd)
+            self._identity = (status.st_dev, status.st_ino)
+            self._size = status.st_size  # when opened, or at the last refresh
+            self._mtime = status.st_mtime_ns
+            self._fingerprint = self._read_fingerprint(self._fd)
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    # -- lifetime ---------------------------------------------------------------------
 
     def close(self) -> None:
-        """Unmap the file; views still in use keep their pages mapped until freed."""
-        self._closed = True
-        # numpy views may still share the map; it is then freed with them.
-        with contextlib.suppress(BufferError):
-            self._map.close()
+        """Close the file (idempotent); reads in progress finish first."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._users == 0:
+                os.close(self._fd)
 
-    def _buffer(self) -> mmap.mmap:
-        if self._closed:
-            raise ScanImageFileError(self.path, "the scan was closed")
-        return self._map
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[int]:
+        """The descriptor, kept open (and its number not reused) while in use."""
+        fd = self._enter()
+        try:
+            yield fd
+        finally:
+            self._leave()
+
+    def _enter(self) -> int:
+        with self._lock:
+            if self._closed:
+                raise ScanImageFileError(self.path, "the scan was closed")
+            self._users += 1
+            return self._fd
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._closed and self._users == 0:
+                os.close(self._fd)
 
     @property
     def count(self) -> int:
         """Number of pages."""
         return self.index.count
 
-    def page(self, page: int) -> np.ndarray:
-        """A read-only view of one whole page."""
-        idx = self.index
-        return np.ndarray(
-            (idx.height, idx.width),
-            dtype=idx.dtype,
-            buffer=self._buffer(),
-            offset=int(idx.data_offsets[page]),
-        )
+    # -- pixels -----------------------------------------------------------------------
 
     def read(self, pages: np.ndarray, rows: slice, cols: slice, out: np.ndarray) -> None:
         """Copy ``page[rows, cols]`` of each page in ``pages`` into ``out[i]``.
 
-        ``out`` has shape ``(len(pages), nrows, ncols)`` and may be any view.
+        ``out`` has shape ``(len(pages), nrows, ncols)`` and may be any view of
+        any dtype (values are cast as numpy's ``copyto(casting='unsafe')``).
+        Big reads are split over a few threads: one thread copying from the
+        page cache does not reach the memory bandwidth (the system call drops
+        the GIL, so the parts really run at once).
         """
-        if len(pages) == 0:
+        n = len(pages)
+        if n == 0:
             return
-        run = self._strided_run(pages)
-        if run is not None:
-            np.copyto(out, run[:, rows, cols], casting="unsafe")
+        size = n * self.index.width * self.index.height * self.index.dtype.itemsize
+        parts = min(_WORKERS + 1, n, size // _PARALLEL_BYTES + 1)
+        if parts < 2:
+            self._read(pages, rows, cols, out)
             return
-        for i, page in enumerate(pages):
-            np.copyto(out[i], self.page(int(page))[rows, cols], casting="unsafe")
+        cuts = [n * k // parts for k in range(parts + 1)]
+        futures = [
+            _pool().submit(self._read, pages[a:b], rows, cols, out[a:b])
+            for a, b in itertools.pairwise(cuts[1:])
+        ]
+        try:
+            self._read(pages[: cuts[1]], rows, cols, out[: cuts[1]])
+        finally:
+            for future in futures:
+                future.result()  # waits for all, re-raises the first error
 
-    def _strided_run(self, pages: np.ndarray) -> np.ndarray | None:
-        """The pages as one strided array when they are equally spaced on disk."""
-        idx = self.index
-        if idx.stride is None:
-            return None
-        step = int(pages[1] - pages[0]) if len(pages) > 1 else 1
-        if step <= 0 or not np.array_equal(np.diff(pages), np.full(len(pages) - 1, step)):
-            return None
+    def _read(self, pages: np.ndarray, rows: slice, cols: slice, out: np.ndarray) -> None:
+        idx = self.index  # one snapshot: a refresh may swap in a longer index
+        r0, r1, _ = rows.indices(idx.height)
+        c0, c1, _ = cols.indices(idx.width)
+        nrows, ncols = max(0, r1 - r0), max(0, c1 - c0)
+        if nrows == 0 or ncols == 0:
+            return
         itemsize = idx.dtype.itemsize
-        return np.ndarray(
-            (len(pages), idx.height, idx.width),
-            dtype=idx.dtype,
-            buffer=self._buffer(),
-            offset=int(idx.data_offsets[int(pages[0])]),
-            strides=(idx.stride * step, idx.width * itemsize, itemsize),
+        row_bytes = idx.width * itemsize
+        starts = idx.data_offsets[np.asarray(pages, dtype=np.int64)] + r0 * row_bytes
+        whole_rows = ncols == idx.width or nrows == 1
+        if nrows == 1:
+            starts = starts + c0 * itemsize
+        block = (ncols if nrows == 1 else idx.width) * itemsize * nrows
+        direct = (
+            whole_rows
+            and out.dtype == idx.dtype
+            and out.shape[1:] == (nrows, ncols)
+            and out.strides[2] == itemsize
+            and (nrows == 1 or out.strides[1] == ncols * itemsize)
         )
+        fd = self._enter()  # not a context manager: this is the per-frame path
+        try:
+            offsets = starts.tolist()
+            self._check(fd, max(offsets) + block)
+            if direct:
+                self._read_blocks(fd, offsets, block, out.__getitem__)
+                return
+            per = max(1, _SCRATCH_BYTES // block)
+            width = ncols if nrows == 1 else idx.width
+            scratch = np.empty((min(per, len(offsets)), nrows, width), dtype=idx.dtype)
+            crop = scratch if nrows == 1 else scratch[:, :, c0:c1]
+            for a in range(0, len(offsets), per):
+                chunk = offsets[a : a + per]
+                self._read_blocks(fd, chunk, block, scratch.__getitem__)
+                np.copyto(out[a : a + len(chunk)], crop[: len(chunk)], casting="unsafe")
+        finally:
+            self._leave()
+
+    def _read_blocks(
+        self, fd: int, offsets: list[int], block: int, target: Callable[[int], np.ndarray]
+    ) -> None:
+        """Fill ``target(i)`` (``block`` contiguous bytes) from ``offsets[i]``, few calls."""
+        gap = _GAP  # bytes between pages are read into this and dropped
+        i, n = 0, len(offsets)
+        while i < n:
+            buffers: list[Any] = [target(i)]  # ndarrays and memoryviews (buffers)
+            total, j = block, i + 1
+            while j < n and len(buffers) < _MAX_IOV - 1 and total < _MAX_CALL_BYTES:
+                skip = offsets[j] - offsets[j - 1] - block
+                if not 0 <= skip <= _MAX_GAP:
+                    break
+                if skip:
+                    buffers.append(gap[:skip])
+                buffers.append(target(j))
+                total += skip + block
+                j += 1
+            got = self._preadv(fd, buffers, offsets[i])
+            if got != total:  # a short read: the file ended, or the call was cut short
+                for k in range(i, j):
+                    page: Any = target(k)
+                    self._fill(fd, memoryview(page).cast("B"), offsets[k])
+            i = j
+
+    def _preadv(self, fd: int, buffers: list[Any], offset: int) -> int:
+        try:
+            if hasattr(os, "preadv"):
+                return os.preadv(fd, buffers, offset)
+            got = 0  # platforms without preadv: one pread per buffer
+            for buffer in buffers:
+                view = memoryview(buffer).cast("B")
+                data = os.pread(fd, len(view), offset + got)
+                view[: len(data)] = data
+                got += len(data)
+                if len(data) < len(view):
+                    break
+            return got
+        except OSError as exc:
+            raise self._failure(fd, exc, offset) from exc
+
+    def _fill(self, fd: int, view: memoryview, offset: int) -> None:
+        """Read exactly ``len(view)`` bytes, or explain why the file has fewer."""
+        done = 0
+        while done < len(view):
+            got = self._preadv(fd, [view[done:]], offset + done)
+            if got == 0:
+                raise self._gone(fd, offset + len(view))
+            done += got
+
+    # -- descriptions -----------------------------------------------------------------
 
     def description(self, page: int) -> str:
         """The page's ImageDescription text, padding removed ('' when absent)."""
-        start = int(self.index.description_offsets[page])
+        idx = self.index
+        start = int(idx.description_offsets[page])
         if start < 0:
             return ""
-        end = start + int(self.index.description_nbytes[page])
-        raw = self._buffer()[start:end]
-        return raw.rstrip(b"\0 \n").decode("utf-8", errors="replace")
+        raw = bytearray(int(idx.description_nbytes[page]))
+        with self._using() as fd:
+            self._check(fd, start + len(raw))
+            self._fill(fd, memoryview(raw), start)
+        return bytes(raw).rstrip(b"\0 \n").decode("utf-8", errors="replace")
+
+    # -- growth -----------------------------------------------------------------------
+
+    def refresh(self) -> int:
+        """Index pages appended to the file since the last look; returns how many."""
+        if self.index.ifd_offsets is None:
+            return 0  # indexed without IFD offsets (classic TIFF): nothing to resume from
+        with self._using() as fd:
+            idx = self.index
+            self._check(fd, int(idx.data_offsets[-1]) + _page_bytes(idx))
+            with TiffFileHandle.adopt(os.dup(fd), self.path) as handle:
+                grown = idx.extend(handle)
+                size = handle.size
+        if grown.count > idx.count:
+            self.index = grown
+            self._size = max(self._size, size)
+        return grown.count - idx.count
+
+    # -- noticing changes ---------------------------------------------------------------
+
+    def _read_fingerprint(self, fd: int) -> bytes:
+        """The first page's description and first pixels: a new acquisition differs in both."""
+        idx = self.index
+        if idx.count == 0:
+            return b""
+        spans = [(int(idx.data_offsets[0]), min(_FINGERPRINT_BYTES, _page_bytes(idx)))]
+        if idx.description_offsets[0] >= 0:
+            spans.append((int(idx.description_offsets[0]), int(idx.description_nbytes[0])))
+        try:
+            return b"".join(os.pread(fd, size, start) for start, size in spans)
+        except OSError as exc:
+            raise FileReadError(self.path, f"reading failed ({exc.strerror or exc})") from exc
+
+    def _check(self, fd: int, end: int) -> None:
+        """The file still holds ``end`` bytes and was not rewritten since we looked."""
+        try:
+            status = os.fstat(fd)
+        except OSError as exc:
+            raise self._failure(fd, exc, end) from exc
+        if status.st_size < end:
+            raise self._gone(fd, end)
+        if status.st_mtime_ns != self._mtime:
+            # Written to since: growing (live acquisition) is fine, rewritten is not.
+            if self._read_fingerprint(fd) != self._fingerprint:
+                msg = (
+                    "was rewritten since it was opened (its first page changed; "
+                    "a new acquisition saved under the same name?); open it again"
+                )
+                raise FileChangedError(self.path, msg)
+            self._mtime = status.st_mtime_ns
+
+    def _what_changed(self, fd: int) -> list[str]:
+        changes = []
+        try:
+            now = os.stat(self.path)
+        except FileNotFoundError:
+            changes.append("was deleted since it was opened")
+        except OSError:
+            pass
+        else:
+            if (now.st_dev, now.st_ino) != self._identity:
+                changes.append("was replaced by another file (inode changed) since it was opened")
+        try:
+            size = os.fstat(fd).st_size
+        except OSError:
+            return changes
+        if size < self._size:
+            changes.append(f"shrank from {self._size} to {size} bytes since it was opened")
+        return changes
+
+    def _gone(self, fd: int, end: int) -> FileChangedError:
+        changes = self._what_changed(fd) or ["ends early"]
+        msg = f"{'; '.join(changes)}: the pages up to byte {end} are no longer there"
+        return FileChangedError(self.path, msg)
+
+    def _failure(self, fd: int, exc: OSError, offset: int) -> FileReadError:
+        what = f"reading at byte {offset} failed ({exc.strerror or exc})"
+        return FileReadError(self.path, "; ".join([what, *self._what_changed(fd)]))
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    """Threads for the extra parts of big reads, started on first use."""
+    return ThreadPoolExecutor(max_workers=max(1, _WORKERS), thread_name_prefix="scanimage-read")
+
+
+def _page_bytes(idx: PageIndex) -> int:
+    return idx.height * idx.width * idx.dtype.itemsize

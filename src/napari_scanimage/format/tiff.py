@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from napari_scanimage.errors import NotScanImageError, ScanImageNotFoundError, TruncatedFileError
+from napari_scanimage.errors import (
+    FileReadError,
+    NotScanImageError,
+    ScanImageNotFoundError,
+    TruncatedFileError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -49,8 +54,16 @@ _MAX_TAGS = 4096  # real ScanImage IFDs have 18; anything huge is a damaged coun
 
 
 def read_exact(fd: int, offset: int, size: int, path: str) -> bytes:
-    """Read ``size`` bytes at ``offset`` or raise ``TruncatedFileError``."""
-    data = os.pread(fd, size, offset)
+    """Read ``size`` bytes at ``offset`` or raise ``TruncatedFileError``.
+
+    An ``OSError`` from the filesystem (EIO, a stale network handle) becomes a
+    ``FileReadError`` naming the file.
+    """
+    try:
+        data = os.pread(fd, size, offset)
+    except OSError as exc:
+        msg = f"reading {size} bytes at byte {offset} failed ({exc.strerror or exc})"
+        raise FileReadError(path, msg) from exc
     if len(data) != size:
         msg = f"file ends at byte {offset + len(data)}, needed {size} bytes at {offset}"
         raise TruncatedFileError(path, msg)
@@ -122,18 +135,38 @@ class TiffFileHandle:
         except OSError as exc:
             msg = f"cannot open for reading ({exc.strerror})"
             raise NotScanImageError(self.path, msg) from exc
+        self._check_and_read_header()
+
+    @classmethod
+    def adopt(cls, fd: int, path: str) -> TiffFileHandle:
+        """A handle on an already open descriptor, which it then owns (closes).
+
+        Used to look again at a file a scan holds open (its size grows while
+        ScanImage writes), so the same file is read even if the name was reused.
+        """
+        handle = cls.__new__(cls)
+        handle.path, handle.fd = path, fd
+        handle._check_and_read_header()
+        return handle
+
+    def _check_and_read_header(self) -> None:
         try:
-            status = os.fstat(self.fd)
+            try:
+                status = os.fstat(self.fd)
+            except OSError as exc:
+                msg = f"cannot read the file's status ({exc.strerror or exc})"
+                raise FileReadError(self.path, msg) from exc
             if stat.S_ISDIR(status.st_mode):
                 raise NotScanImageError(self.path, "is a folder, not a file")
             self.size = status.st_size
             self.first_ifd = self._read_header()
         except BaseException:
             os.close(self.fd)
+            self.fd = -1
             raise
 
     def _read_header(self) -> int:
-        head = os.pread(self.fd, 16, 0)
+        head = read_exact(self.fd, 0, min(16, self.size), self.path)
         if len(head) < 8 or head[:2] not in (b"II", b"MM"):
             raise NotScanImageError(self.path, "not a TIFF file")
         if head[:2] == b"MM":

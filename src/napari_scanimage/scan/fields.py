@@ -79,7 +79,12 @@ class Field:
     top_left_um: tuple[float, float]
     """(y, x) in µm of the outer corner of output pixel (0, 0)."""
     pixel_size_um: tuple[float, float]
-    """(dy, dx) µm per pixel."""
+    """(dy, dx) µm per pixel; NaN where the file does not say (``pixel_size_known``)."""
+
+    @property
+    def pixel_size_known(self) -> bool:
+        """Whether the file gives the pixel size in µm (not so in ScanImage 3.x-5.1 files)."""
+        return all(math.isfinite(v) for v in (*self.pixel_size_um, *self.top_left_um))
 
     @property
     def size_um(self) -> tuple[float, float]:

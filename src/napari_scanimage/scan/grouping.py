@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from napari_scanimage.errors import NotScanImageError, ScanImageWarning
 from napari_scanimage.format.header import ScanImageHeader
-from napari_scanimage.format.tiff import TiffFileHandle
+from napari_scanimage.format.legacy_index import open_handle
 from napari_scanimage.scan.files import PathsLike, expand_paths, split_counters
 from napari_scanimage.scan.scan import Scan, read_scan
 from napari_scanimage.scan.source import canonical_header
@@ -34,7 +34,7 @@ def group_acquisitions(paths: PathsLike) -> list[list[str]]:
     skipped = []
     for path in expand_paths(paths):
         try:
-            with TiffFileHandle(path) as handle:
+            with open_handle(path) as handle:  # classic TIFFs too
                 header = ScanImageHeader.from_file(handle)
         except NotScanImageError as exc:
             skipped.append(str(exc))

@@ -45,21 +45,30 @@ class AcquisitionLayout:
 
     @classmethod
     def from_header(
-        cls, header: ScanImageHeader, num_pages: int | None = None
+        cls,
+        header: ScanImageHeader,
+        num_pages: int | None = None,
+        *,
+        channels: tuple[int, ...] | None = None,
+        frames_per_slice: int | None = None,
     ) -> AcquisitionLayout:
         """Work out the page order from FrameData.
 
         ``num_pages`` (the pages the files hold) bounds the depths listed, so a
         damaged plane count cannot make us build a list of a trillion depths.
+        ``channels`` and ``frames_per_slice``, where given, replace the header's
+        values (what the pages showed, see ``scan.reconcile``).
         """
         with header.interpreting("ScanImage header's channel and stack settings"):
             get = header.get
-            channels = tuple(int(c) for c in _as_list(get("SI.hChannels.channelSave", 1)))
+            if channels is None:
+                channels = tuple(int(c) for c in _as_list(get("SI.hChannels.channelSave", 1)))
             if not channels:
                 raise ScanImageFileError(header.path, "SI.hChannels.channelSave is empty")
             average = max(1, _as_int(get("SI.hScan2D.logAverageFactor", 1)))
             frame_rate = header.number("SI.hRoiManager.scanFrameRate")
             fast, slow, planes, flyback, per_slice = _stack_keys(header, average)
+            per_slice = per_slice if frames_per_slice is None else frames_per_slice
             most = planes if num_pages is None else max(1, num_pages // len(channels))
             depths = _depths(header, min(planes, most))
             if fast:

@@ -3,7 +3,9 @@
 mROI pages stack the ROIs of one depth vertically; resonant scans leave
 ``round(flytoTimePerScanfield / linePeriod)`` fly-to lines between them (the
 rule of ScanImage's own ``getMroiDataFromTiff``), linear scans none.  A plain
-(non-mROI) scan has one field per depth covering the whole page.
+(non-mROI) scan has one field per depth covering the whole page; where the
+header gives no field of view in µm (ScanImage 3.x to 5.1), its pixel size and
+position are NaN: unknown, not invented.
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def _plain_field(
             pixel_size_um=(h_um / page_height, w_um / page_width),
         )
     corners = header.get("SI.hRoiManager.imagingFovUm", None)
-    top_left, pixel = (0.0, 0.0), (1.0, 1.0)
+    # Without a FOV in µm (ScanImage 3.x-5.1 files) the size is unknown: NaN, never invented.
+    top_left, pixel = (math.nan, math.nan), (math.nan, math.nan)
     if isinstance(corners, list) and corners and all(isinstance(c, list) for c in corners):
         xs = [float(c[0]) for c in corners]
         ys = [float(c[1]) for c in corners]

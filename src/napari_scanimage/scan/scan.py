@@ -3,7 +3,7 @@
 ``scan[fields, y, x, channels, frames]`` follows atlab/scanreader's axis order
 so pipelines can switch.  Everything reads through one primitive,
 :meth:`Scan.read_field`, which copies the requested pages' rows straight from
-the memory-mapped files into the output.
+the files into the output.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from napari_scanimage.scan.files import (
 )
 from napari_scanimage.scan.frame_info import frame_description, per_frame_values
 from napari_scanimage.scan.indexing import normalize_axis, select
-from napari_scanimage.scan.layout import AcquisitionLayout
 from napari_scanimage.scan.phase import (
     PhaseOption,
     estimate_field_phase,
@@ -37,6 +36,7 @@ from napari_scanimage.scan.phase import (
 )
 from napari_scanimage.scan.placement import place_fields
 from napari_scanimage.scan.source import ScanSource
+from napari_scanimage.scan.summary_images import summary_images
 
 if TYPE_CHECKING:
     import os
@@ -129,7 +129,7 @@ class Scan:
         self._source = source
         self.fix_scan_phase: PhaseOption = fix_scan_phase
         self.header: ScanImageHeader = source.header
-        self.layout = AcquisitionLayout.from_header(self.header, source.num_pages)
+        self.layout = source.layout  # header, corrected where the pages disagree
         first = source.readers[0].index
         self.page_height, self.page_width = first.height, first.width
         self.file_dtype: np.dtype[Any] = first.dtype
@@ -139,10 +139,17 @@ class Scan:
             left, right, top, bottom = trim
             trim = Trim(left=left, right=right, top=top, bottom=bottom)
         self.trim: Trim = trim or Trim()
-        frames, depths, dropped = self.layout.count_frames(source.num_pages)
-        if frames == 0 or depths == 0:
-            msg = f"holds {source.num_pages} pages, not one complete frame of every field"
-            raise ScanImageError(f"{source.readers[0].path}: {msg}")
+        self._placed = place_fields(
+            self.header,
+            self.layout,
+            self.page_height,
+            self.page_width,
+            join=join_contiguous,
+            trim=self.trim,
+        )
+        self._counted: tuple[int, _Frames, tuple[Field, ...]] | None = None
+        self._recount()
+        dropped = self._recount().dropped_pages
         if dropped:
             what = "volume" if self.layout.planes_per_volume > 1 else "frame"
             warnings.warn(
@@ -152,16 +159,32 @@ class Scan:
                 ScanImageWarning,
                 stacklevel=3,
             )
-        self._frames = _Frames(frames, depths, dropped)
-        fields = place_fields(
-            self.header,
-            self.layout,
-            self.page_height,
-            self.page_width,
-            join=join_contiguous,
-            trim=self.trim,
-        )
-        self.fields: tuple[Field, ...] = tuple(f for f in fields if f.depth_index < depths)
+
+    def _recount(self) -> _Frames:
+        """Count complete frames in the pages the files hold now (they grow while followed).
+
+        Cheap (arithmetic on the page count), so every ``num_frames`` checks it.
+        The count and the fields are replaced together, as one value, so a
+        reader thread and a refreshing thread never leave them out of step.
+        """
+        pages = self._source.num_pages
+        counted = self._counted
+        if counted is not None and counted[0] == pages:
+            return counted[1]
+        frames, depths, dropped = self.layout.count_frames(pages)
+        if frames == 0 or depths == 0:
+            msg = f"holds {pages} pages, not one complete frame of every field"
+            raise ScanImageError(f"{self._source.readers[0].path}: {msg}")
+        fields = tuple(f for f in self._placed if f.depth_index < depths)
+        self._counted = (pages, _Frames(frames, depths, dropped), fields)
+        return self._counted[1]
+
+    @property
+    def fields(self) -> tuple[Field, ...]:
+        """The fields, over all depths recorded so far."""
+        self._recount()
+        assert self._counted is not None
+        return self._counted[2]
 
     def with_options(
         self,
@@ -222,13 +245,13 @@ class Scan:
 
     @property
     def num_frames(self) -> int:
-        """Complete frames per field (volumes for fast-Z stacks)."""
-        return self._frames.count
+        """Complete frames per field (volumes for fast-Z stacks); grows with :meth:`refresh`."""
+        return self._recount().count
 
     @property
     def dropped_pages(self) -> int:
         """Pages of an incomplete last frame or volume that are not shown."""
-        return self._frames.dropped_pages
+        return self._recount().dropped_pages
 
     @property
     def num_channels(self) -> int:
@@ -248,7 +271,7 @@ class Scan:
     @property
     def num_scanning_depths(self) -> int:
         """Number of depths recorded."""
-        return self._frames.depths
+        return self._recount().depths
 
     @property
     def scanning_depths(self) -> list[float]:
@@ -465,6 +488,17 @@ class Scan:
 
         return field_to_dask(self, field, channel, frames_per_chunk)
 
+    def summary_image(
+        self, field: int, channel: int = 0, kind: str = "mean", frames: Any = None
+    ) -> np.ndarray:
+        """A QC image ``(y, x)`` of one field: ``mean``, ``max``, ``std`` or ``correlation``.
+
+        One streaming pass over the frames (all, or a slice/range/list); see
+        :func:`napari_scanimage.scan.summary_images.summary_images` for several
+        kinds from the same pass.
+        """
+        return summary_images(self, field, channel, (kind,), frames)[kind]
+
     def frame_timestamps(self, field: int = 0) -> np.ndarray:
         """``frameTimestamps_sec`` of each frame of a field (NaN where missing)."""
         return per_frame_values(self, field, "frameTimestamps_sec")
@@ -504,8 +538,24 @@ class Scan:
             fix_scan_phase=self.fix_scan_phase,
         )
 
+    def refresh(self) -> int:
+        """Take in what ScanImage wrote since the last look; returns the new complete frames.
+
+        For acquisitions being recorded: pages appended to the last file and new
+        files of the same numbered series are indexed (only those), and
+        ``num_frames`` grows in place, for this scan and every view of the same
+        files (:meth:`with_options`).  Half-written pages are never counted.
+        """
+        before = self.num_frames
+        self._source.refresh()
+        return self.num_frames - before
+
+    def acquisition_ended(self) -> bool:
+        """Whether the last page written says the acquisition is over (stop following)."""
+        return self._source.acquisition_ended()
+
     def close(self) -> None:
-        """Release the file maps; arrays already returned stay valid."""
+        """Close the files; arrays already returned stay valid."""
         self._source.close()
 
     def __enter__(self) -> Scan:

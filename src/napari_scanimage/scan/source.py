@@ -1,8 +1,11 @@
 """The files of one acquisition, opened, checked to belong together, and indexed.
 
-Opening reads each file's static header and a handful of IFDs; pixels are only
-mapped.  Global page ``p`` of the acquisition is page ``p - starts[i]`` of file
-``i``.
+Opening reads each file's static header and a handful of IFDs; pixels are read
+on demand.  Global page ``p`` of the acquisition is page ``p - starts[i]`` of
+file ``i``.  While ScanImage still writes, :meth:`ScanSource.refresh` adds the
+pages and files written since the last look; readers in other threads see
+either the old or the new set of files, never a mix (both live in one
+attribute, replaced whole).
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import struct
+import threading
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,117 +24,282 @@ import numpy as np
 from napari_scanimage.errors import (
     MissingFileError,
     MixedAcquisitionError,
+    NotScanImageError,
+    ScanImageError,
     ScanImageFileError,
     ScanImageWarning,
     TruncatedFileError,
 )
 from napari_scanimage.format.descriptions import read_number
 from napari_scanimage.format.header import ScanImageHeader
-from napari_scanimage.format.page_index import PageIndex
+from napari_scanimage.format.legacy_index import index_pages, open_handle
 from napari_scanimage.format.page_reader import PageReader
-from napari_scanimage.format.tiff import TiffFileHandle
-from napari_scanimage.scan.files import split_counters
+from napari_scanimage.scan.files import acquisition_files, natural_key, split_counters
 from napari_scanimage.scan.layout import AcquisitionLayout
+from napari_scanimage.scan.reconcile import reconcile
 
 __all__ = ["ScanSource"]
 
 # FrameData entries that legitimately differ between files of one acquisition.
 _PER_FILE_KEYS = ("logFileCounter", "logFileStem", "logFilePath")
+_BIGTIFF = b"II+\x00\x08\x00\x00\x00"
+_SCANIMAGE_MAGIC = 0x07030301
 
 
 @dataclass(frozen=True, eq=False)
+class _Files:
+    """The readers and where each starts, swapped together as one value."""
+
+    readers: tuple[PageReader, ...]
+    starts: np.ndarray
+
+
 class ScanSource:
     """Readers for every file, in acquisition order, and where each file starts."""
 
-    header: ScanImageHeader
-    readers: tuple[PageReader, ...]
-    starts: np.ndarray
-    """Global page number of each file's first page, plus the total at the end."""
-    phase_cache: dict[tuple[Any, ...], float] = field(default_factory=dict)
-    """Scan-phase estimates per ROI strip, shared by every view of these files."""
+    def __init__(
+        self,
+        header: ScanImageHeader,
+        readers: tuple[PageReader, ...],
+        starts: np.ndarray,
+        phase_cache: dict[tuple[Any, ...], float] | None = None,
+        layout_fixes: dict[str, Any] | None = None,
+    ) -> None:
+        self.header = header
+        self._files = _Files(tuple(readers), np.asarray(starts, dtype=np.int64))
+        self.phase_cache: dict[tuple[Any, ...], float] = {} if phase_cache is None else phase_cache
+        """Scan-phase estimates per ROI strip, shared by every view of these files."""
+        self.layout_fixes: dict[str, Any] = layout_fixes or {}
+        """Header values replaced by what the pages show (see ``scan.reconcile``)."""
+        self._refreshing = threading.Lock()
+
+    @property
+    def readers(self) -> tuple[PageReader, ...]:
+        """One reader per file, in acquisition order."""
+        return self._files.readers
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Global page number of each file's first page, plus the total at the end."""
+        return self._files.starts
 
     @classmethod
     def open(cls, paths: list[str]) -> ScanSource:
         """Open, check and index ``paths`` (already expanded and ordered).
 
-        On any error the files already mapped are released before it propagates.
+        The last file of a split acquisition that holds no complete page yet is
+        left out with a warning.  On any error the files already opened are
+        released before it propagates.
         """
         readers: list[PageReader] = []
         try:
             header = _open_readers(paths, readers)
-            _check_counters(paths)
-            layout = AcquisitionLayout.from_header(header, sum(r.count for r in readers))
-            _check_frame_numbers(readers, layout.num_channels, layout.average_factor)
+            _check_counters([r.path for r in readers])
+            total = sum(r.count for r in readers)
+            layout = AcquisitionLayout.from_header(header, total)
+            source = cls(header, tuple(readers), _starts(readers))
+            fixes = reconcile(header, layout, total, source.description, readers[0].path)
+            source.layout_fixes = fixes
+            _check_frame_numbers(readers, len(fixes.get("channels", layout.channels)),
+                                 layout.average_factor)  # fmt: skip
         except BaseException:
             for reader in readers:
                 reader.close()
             raise
-        counts = [r.count for r in readers]
-        starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        return cls(header, tuple(readers), starts)
+        return source
+
+    @property
+    def layout(self) -> AcquisitionLayout:
+        """Page order from the header, corrected where the pages disagreed."""
+        return AcquisitionLayout.from_header(self.header, self.num_pages, **self.layout_fixes)
 
     @property
     def num_pages(self) -> int:
         """Complete pages over all files."""
-        return int(self.starts[-1])
+        return int(self._files.starts[-1])
 
     def locate(self, pages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(file index, page within file)`` for global page numbers."""
-        files = np.searchsorted(self.starts, pages, side="right") - 1
-        if np.any(pages >= self.num_pages) or np.any(pages < 0):
-            bad = int(pages[(pages >= self.num_pages) | (pages < 0)][0])
-            msg = f"page {bad} requested, the acquisition has {self.num_pages}"
-            raise TruncatedFileError(self.readers[-1].path, msg)
-        return files, pages - self.starts[files]
+        return _locate(self._files, pages)
 
     def read(self, pages: np.ndarray, rows: slice, cols: slice, out: np.ndarray) -> None:
         """Copy ``page[rows, cols]`` of each global page into ``out[i]``."""
         if len(pages) == 0:
             return
-        files, local = self.locate(pages)
-        cuts = np.flatnonzero(np.diff(files)) + 1
+        files = self._files  # one snapshot, whatever a refresh does meanwhile
+        which, local = _locate(files, pages)
+        cuts = np.flatnonzero(np.diff(which)) + 1
         for start, stop in zip(np.r_[0, cuts], np.r_[cuts, len(pages)], strict=True):
-            self.readers[int(files[start])].read(local[start:stop], rows, cols, out[start:stop])
+            reader = files.readers[int(which[start])]
+            reader.read(local[start:stop], rows, cols, out[start:stop])
 
     def close(self) -> None:
-        """Close every file map."""
-        for reader in self.readers:
+        """Close every file."""
+        for reader in self._files.readers:
             reader.close()
 
     def description(self, page: int) -> str:
         """Description text of one global page."""
-        files, local = self.locate(np.array([page]))
-        return self.readers[int(files[0])].description(int(local[0]))
+        files = self._files
+        which, local = _locate(files, np.array([page]))
+        return files.readers[int(which[0])].description(int(local[0]))
+
+    # -- live acquisitions ------------------------------------------------------------
+
+    def refresh(self) -> int:
+        """Take in what ScanImage wrote since the last look; returns the new pages.
+
+        Pages appended to the last file are indexed from the last known page on
+        (never re-walking the file), then new files of the same numbered series
+        are opened and checked as at open.  A page counts only when its IFD, its
+        whole description slot (with text in it) and all its pixels are on disk;
+        a file not complete enough to hold one page waits for the next call.
+        Every ``Scan`` view sharing this source sees the new pages.
+        """
+        with self._refreshing:
+            files = self._files
+            last = files.readers[-1]
+            grown = last.refresh()
+            added: list[PageReader] = []
+            layout = self.layout
+            try:
+                for path in _later_files(last.path):
+                    known = [*files.readers, *added]
+                    reader = _open_follower(self.header, path, known, layout)
+                    if reader is None:
+                        break
+                    added.append(reader)
+            except BaseException:
+                for reader in added:
+                    reader.close()
+                raise
+            if grown or added:
+                readers = (*files.readers, *added)
+                self._files = _Files(readers, _starts(readers))
+            return self.num_pages - int(files.starts[-1])
+
+    def acquisition_ended(self) -> bool:
+        """Whether the last page says the acquisition is over.
+
+        Reads ``endOfAcquisitionMode`` (1 on the last frame of GRAB/LOOP), or
+        ``endOfAcquisition`` where the mode key is absent (older files).
+        """
+        if self.num_pages == 0:
+            return False
+        text = self.description(self.num_pages - 1)
+        flag = read_number(text, "endOfAcquisitionMode")
+        if flag is None:
+            flag = read_number(text, "endOfAcquisition")
+        return flag == 1
+
+
+def _starts(readers: list[PageReader] | tuple[PageReader, ...]) -> np.ndarray:
+    counts = [r.count for r in readers]
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
+def _locate(files: _Files, pages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    total = int(files.starts[-1])
+    if np.any(pages >= total) or np.any(pages < 0):
+        bad = int(pages[(pages >= total) | (pages < 0)][0])
+        msg = f"page {bad} requested, the acquisition has {total}"
+        raise TruncatedFileError(files.readers[-1].path, msg)
+    which = np.searchsorted(files.starts, pages, side="right") - 1
+    return which, pages - files.starts[which]
+
+
+def _open_one(path: str, header: ScanImageHeader | None) -> tuple[ScanImageHeader, PageReader]:
+    """Open and index one file, checking its header against ``header``."""
+    with open_handle(path) as handle:  # classic TIFFs too (format/legacy_index)
+        this = ScanImageHeader.from_file(handle)
+        if header is not None:
+            _check_same_acquisition(header, this)
+        index = index_pages(handle)  # one tifffile pass where there is no static block
+        return this, PageReader(handle, index)
+
+
+def _check_shape(reader: PageReader, first: PageReader) -> None:
+    index, ref = reader.index, first.index
+    if (index.height, index.width, index.dtype) != (ref.height, ref.width, ref.dtype):
+        msg = (
+            f"pages are {index.height}x{index.width} {index.dtype}, those of "
+            f"{ref.path} {ref.height}x{ref.width} {ref.dtype}"
+        )
+        raise MixedAcquisitionError(reader.path, msg)
+
+
+def _cut_short(path: str, exc: ScanImageError) -> bool:
+    """Whether a file failed only because it ends before its first complete page."""
+    if isinstance(exc, TruncatedFileError):
+        return True
+    if not isinstance(exc, NotScanImageError):
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(32)
+            size = os.fstat(fh.fileno()).st_size
+    except OSError:
+        return False
+    # Empty, or a prefix of ScanImage's BigTIFF header whose header block is cut.
+    if head[:8] != _BIGTIFF[: len(head[:8])]:
+        return False
+    if len(head) < 32:
+        return True
+    magic, _, n0, n1 = struct.unpack_from("<IIII", head, 16)
+    return bool(magic == _SCANIMAGE_MAGIC and size < 32 + n0 + n1)
 
 
 def _open_readers(paths: list[str], readers: list[PageReader]) -> ScanImageHeader:
-    """Map every file into ``readers`` (filled as it goes); returns the first header."""
+    """Open every file into ``readers`` (filled as it goes); returns the first header."""
     header: ScanImageHeader | None = None
-    for path in paths:
-        with TiffFileHandle(path) as handle:
-            this = ScanImageHeader.from_file(handle)
-            if header is None:
-                header = this
-            else:
-                _check_same_acquisition(header, this)
-            index = PageIndex.build(handle)
-            first = readers[0].index if readers else index
-            if (index.height, index.width, index.dtype) != (
-                first.height,
-                first.width,
-                first.dtype,
-            ):
-                msg = (
-                    f"pages are {index.height}x{index.width} {index.dtype}, those of "
-                    f"{first.path} {first.height}x{first.width} {first.dtype}"
-                )
-                raise MixedAcquisitionError(path, msg)
-            if index.truncation:
-                warnings.warn(f"{path}: {index.truncation}", ScanImageWarning, stacklevel=5)
-            readers.append(PageReader(handle, index))
+    for i, path in enumerate(paths):
+        try:
+            this, reader = _open_one(path, header)
+        except ScanImageFileError as exc:
+            if i == 0 or i < len(paths) - 1 or not _cut_short(path, exc):
+                raise
+            warnings.warn(
+                f"{path}: left out, it holds no complete page yet ({exc.problem})",
+                ScanImageWarning,
+                stacklevel=5,
+            )
+            break
+        readers.append(reader)
+        header = header or this
+        _check_shape(reader, readers[0])
+        if reader.index.truncation:
+            warnings.warn(f"{path}: {reader.index.truncation}", ScanImageWarning, stacklevel=5)
     if header is None:
         raise ScanImageFileError(None, "no files given")
     return header
+
+
+def _later_files(path: str) -> list[str]:
+    """Files of the same numbered series that sort after ``path``."""
+    key = natural_key(path)
+    return [p for p in acquisition_files(path) if natural_key(p) > key]
+
+
+def _open_follower(
+    header: ScanImageHeader, path: str, readers: list[PageReader], layout: AcquisitionLayout
+) -> PageReader | None:
+    """A new file of a growing series, checked as at open; None while it is incomplete."""
+    try:
+        _, reader = _open_one(path, header)
+    except MixedAcquisitionError:
+        raise
+    except ScanImageFileError as exc:
+        if _cut_short(path, exc):
+            return None  # still being written: try again next time
+        raise
+    try:
+        _check_shape(reader, readers[0])
+        _check_counters([r.path for r in readers] + [path])
+        _check_frame_numbers([readers[-1], reader], layout.num_channels, layout.average_factor)
+    except BaseException:
+        reader.close()
+        raise
+    return reader
 
 
 def canonical_header(header: ScanImageHeader) -> str:
@@ -172,7 +342,9 @@ def _check_counters(paths: list[str]) -> None:
             raise MissingFileError(os.path.join(os.path.dirname(path), name), msg)
 
 
-def _check_frame_numbers(readers: list[PageReader], channels: int, average: int) -> None:
+def _check_frame_numbers(
+    readers: list[PageReader] | tuple[PageReader, ...], channels: int, average: int
+) -> None:
     """Each file's first frame number follows the previous file's last one.
 
     ScanImage numbers frames through a whole acquisition, so a gap means a file

@@ -1,0 +1,127 @@
+"""Summary images (mean, max, std, correlation) against one sequential read of the same bytes.
+
+Writes a synthetic single-ROI ScanImage file once (default 4,200 frames of
+512x512 int16, 2.2 GB) with the package's own writer (page by page, memory
+bounded), then times, warm (file in the page cache) and median over --repeats,
+side by side in one run:
+
+- ``np.fromfile`` of the field's bytes into a new buffer (the floor the targets use)
+- ``cat FILE > /dev/null``
+- ``Scan.read_field`` of every frame in chunks into one reused buffer
+- ``summary_images`` with the mean only, and with all four kinds (one pass)
+
+Targets (issue 16): all four kinds <= 2x the sequential read; the mean alone <= 1.3x.
+
+    python benchmarks/bench_summary.py [--folder /tmp/bench_summary] [--frames 4200]
+        [--size 512] [--repeats 3] [--chunk-frames 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from napari_scanimage import read_scan
+from napari_scanimage.scan.summary_images import KINDS, WORKERS, summary_images
+from napari_scanimage.testing import RoiSpec, ScanSpec, write_scan
+
+
+def median_time(func, repeats):
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times
+
+
+def make_file(folder: Path, frames: int, size: int) -> Path:
+    existing = sorted(folder.glob("summary_*.tif"))
+    if existing:
+        return existing[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    roi = RoiSpec(name="fov", size_xy=(18.0, 18.0), pixels_xy=(size, size))
+    spec = ScanSpec(rois=(roi,), num_frames=frames, seed=1)
+    print(f"writing {frames} frames of {size}x{size} to {folder} ...", file=sys.stderr)
+    return write_scan(folder, spec, stem="summary", keep_truth=False).paths[0]
+
+
+def read_chunks(scan, chunk):
+    height, width = scan.field_heights[0], scan.field_widths[0]
+    buffer = np.empty((chunk, 1, height, width), scan.dtype)
+    for start in range(0, scan.num_frames, chunk):
+        frames = range(start, min(start + chunk, scan.num_frames))
+        scan.read_field(0, channels=[0], frames=frames, out=buffer[: len(frames)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--folder", type=Path, default=Path("/tmp/bench_summary"))
+    parser.add_argument("--frames", type=int, default=4200)
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--chunk-frames", type=int, default=32)
+    args = parser.parse_args()
+
+    path = make_file(args.folder, args.frames, args.size)
+    scan = read_scan(path)
+    height, width = scan.field_heights[0], scan.field_widths[0]
+    nbytes = scan.num_frames * height * width * scan.file_dtype.itemsize
+    first_page = int(scan._source.readers[0].index.data_offsets[0])
+    print(f"{path}: {scan.num_frames} frames of {height}x{width} {scan.file_dtype}, "
+          f"field {nbytes / 1e9:.2f} GB; warm page cache; {args.repeats} runs each")  # fmt: skip
+    subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)  # warm the cache
+
+    def fromfile():
+        data = np.fromfile(path, dtype=np.uint8, count=nbytes, offset=first_page)
+        assert data.size == nbytes
+        del data
+
+    def cat():
+        subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)
+
+    chunk = args.chunk_frames
+
+    def summary(kinds, workers=None):
+        return lambda: summary_images(scan, 0, 0, kinds, chunk_frames=chunk, workers=workers)
+
+    rows = [
+        ("np.fromfile (new buffer)", fromfile),
+        ("cat > /dev/null", cat),
+        (f"read_field, chunks of {chunk}", lambda: read_chunks(scan, chunk)),
+        ("summary: mean", summary(("mean",))),
+        ("summary: max", summary(("max",))),
+        ("summary: mean+std", summary(("mean", "std"))),
+        ("summary: all four", summary(KINDS)),
+        ("summary: all four, 1 thread", summary(KINDS, workers=1)),
+    ]
+    results = {}
+    for name, func in rows:
+        results[name], runs = median_time(func, args.repeats)
+        print(f"  {name}: " + ", ".join(f"{t:.3f}" for t in runs), file=sys.stderr)
+    floor = results["np.fromfile (new buffer)"]
+    reads = results[f"read_field, chunks of {chunk}"]
+    print(f"\n{'':30} {'median':>9} {'x fromfile':>11} {'x read_field':>13} {'GB/s':>7}")
+    for name, seconds in results.items():
+        print(f"{name:30} {seconds:8.3f}s {seconds / floor:10.2f}x {seconds / reads:12.2f}x "
+              f"{nbytes / seconds / 1e9:7.2f}")  # fmt: skip
+    mean_ratio = results["summary: mean"] / floor
+    all_ratio = results["summary: all four"] / floor
+    verdict = {True: "met", False: "NOT met"}
+    print(
+        f"\ntargets: mean {mean_ratio:.2f}x (<= 1.3x: {verdict[mean_ratio <= 1.3]}), "
+        f"all four {all_ratio:.2f}x (<= 2x: {verdict[all_ratio <= 2]}); "
+        f"{WORKERS} threads sum tiles unless said"
+    )
+
+
+if __name__ == "__main__":
+    main()

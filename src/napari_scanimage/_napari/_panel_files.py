@@ -1,0 +1,68 @@
+"""Panel section *Scan*: what is open, opening files, and the default-reader switch."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from magicgui.types import FileDialogMode
+from magicgui.widgets import Container, FileEdit, Label, PushButton
+
+from napari_scanimage._napari._preferences import set_default_reader
+from napari_scanimage.scan.scan import Scan, read_scan
+from napari_scanimage.summary import format_short_summary, summarize
+
+if TYPE_CHECKING:
+    from napari_scanimage._napari._widget import ScanImageWidget
+
+__all__ = ["FilesPanel"]
+
+
+class FilesPanel(Container):
+    """The scan's summary; *Open scan* reads files in a worker, off the GUI thread."""
+
+    def __init__(self, host: ScanImageWidget) -> None:
+        super().__init__(labels=True)
+        self._host = host
+        self.summary = Label(value="No ScanImage scan open.", label="Scan")
+        self.files = FileEdit(
+            mode=FileDialogMode.EXISTING_FILES, label="Files", filter="*.tif *.tiff"
+        )
+        self.open = PushButton(text="Open scan", label="")
+        self.default_reader = PushButton(
+            text="Open ScanImage files with this plugin by default", label=""
+        )
+        self.extend([self.summary, self.files, self.open, self.default_reader])
+        self.open.changed.connect(self._open_files)
+        self.default_reader.changed.connect(self._set_default_reader)
+
+    def describe(self, scan: Scan | None) -> None:
+        """Describe ``scan`` (None: nothing open)."""
+        self.summary.value = (
+            "No ScanImage scan open." if scan is None else format_short_summary(summarize(scan))
+        )
+
+    def _open_files(self) -> None:
+        value = self.files.value
+        paths = [str(p) for p in value] if isinstance(value, tuple | list) else [str(value)]
+        if not paths:
+            return
+        from napari.qt.threading import create_worker  # noqa: PLC0415 - Qt on demand
+
+        options = self._host.scan_options()
+
+        def work() -> Scan:
+            return read_scan(paths, **options)
+
+        # handlers given up front: an error then goes to show_error only, not re-raised
+        create_worker(
+            work,
+            _progress={"desc": "Opening ScanImage files"},
+            _connect={"returned": self._host.set_scan, "errored": self._host.show_error},
+        )  # started already: create_worker starts a worker given _connect
+
+    def _set_default_reader(self) -> None:
+        from napari.utils.notifications import show_info  # noqa: PLC0415
+
+        changes = set_default_reader()
+        listing = ", ".join(f"{pattern} -> {plugin}" for pattern, plugin in changes.items())
+        show_info(f"Reader preferences saved: {listing}" if changes else "Already the default.")
