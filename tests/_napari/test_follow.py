@@ -141,3 +141,24 @@ def test_view_follow_opens_a_following_viewer(live, qtbot):
         assert viewer.dims.current_step[0] == FRAMES - 1
     finally:
         viewer.close()
+
+
+def test_layers_work_with_napari_asynchronous_slicing(make_napari_viewer, write, qtbot):
+    from napari.settings import get_settings
+
+    settings = get_settings()
+    settings.experimental.async_ = True
+    try:
+        written = write(ScanSpec(num_frames=30, channels=(1, 2)))
+        viewer = make_napari_viewer()
+        viewer.open(str(written.paths[0]), plugin="napari-scanimage")
+        layer = viewer.layers[0]
+        channel = layer.metadata["napari_scanimage"]["channel"]
+        for frame in (29, 3, 17):
+            viewer.dims.set_point(0, float(frame))
+            truth = written.fields[0].data[frame, channel]
+            qtbot.waitUntil(
+                lambda truth=truth: np.array_equal(layer._slice.image.raw, truth), timeout=10_000
+            )
+    finally:
+        settings.experimental.async_ = False

@@ -482,3 +482,23 @@ def test_convert_command_fixes_the_scan_phase(write, tmp_path, capsys):
     )
     expected = read_scan(written.paths, fix_scan_phase=2.0).read_field(0)
     np.testing.assert_array_equal(image_array(out2, "0")[...], expected)
+
+
+def test_a_file_without_a_size_in_um_exports_pixels_not_nan(tmp_path):
+    import json
+
+    from napari_scanimage.testing_legacy import LegacySpec, write_legacy_scan
+
+    truth = write_legacy_scan(tmp_path, LegacySpec(generation="4.x", num_frames=3))
+    scan = read_scan(truth.path)
+    assert not scan.fields[0].pixel_size_known
+    store = scan.to_zarr(tmp_path / "old.zarr")
+    attrs = json.loads((store / "0" / ".zattrs").read_text())
+    assert "nan" not in json.dumps(attrs["multiscales"]).lower()  # unknown stays unknown
+    axes = attrs["multiscales"][0]["axes"]
+    assert [a.get("unit") for a in axes[-2:]] == [None, None]
+    assert attrs["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]["scale"][
+        -2:
+    ] == [1.0, 1.0]
+    xml = next(p for p in store.rglob("METADATA.ome.xml")).read_text()
+    assert "PhysicalSizeX" not in xml

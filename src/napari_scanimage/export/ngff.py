@@ -34,8 +34,10 @@ def placement(
 ) -> tuple[list[dict[str, Any]], list[float], list[float]]:
     """The ``axes``, ``scale`` and ``translation`` of one image."""
     f = image.field
-    dy, dx = f.pixel_size_um
-    y0, x0 = f.top_left_um
+    # where the file gives no size in µm (ScanImage 3-5.1), y and x stay in pixels
+    known = f.pixel_size_known
+    dy, dx = f.pixel_size_um if known else (1.0, 1.0)
+    y0, x0 = f.top_left_um if known else (0.0, 0.0)
     timed = math.isfinite(fps) and fps > 0
     time_axis: dict[str, Any] = {"name": "t", "type": "time"}
     if timed:
@@ -48,14 +50,15 @@ def placement(
         # one plane per array: the step only gives it a thickness
         scale.append(abs(z_step) if z_step else 1.0)
         translation.append(float(f.depth))
-    axes += [_space("y"), _space("x")]
+    axes += [_space("y", known), _space("x", known)]
     scale += [dy, dx]
     translation += [y0 + dy / 2, x0 + dx / 2]
     return axes, scale, translation
 
 
-def _space(name: str) -> dict[str, Any]:
-    return {"name": name, "type": "space", "unit": "micrometer"}
+def _space(name: str, in_um: bool = True) -> dict[str, Any]:
+    axis = {"name": name, "type": "space"}
+    return axis | {"unit": "micrometer"} if in_um else axis
 
 
 def image_attrs(

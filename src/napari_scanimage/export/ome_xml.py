@@ -59,11 +59,14 @@ def metadata_xml(
             "SizeZ": "1",
             "SizeC": str(len(channel_numbers)),
             "SizeT": str(image.shape[0]),
-            "PhysicalSizeX": repr(f.pixel_size_um[1]),
-            "PhysicalSizeXUnit": "µm",
-            "PhysicalSizeY": repr(f.pixel_size_um[0]),
-            "PhysicalSizeYUnit": "µm",
         }
+        if f.pixel_size_known:  # else unknown: said by leaving it out, never invented
+            attributes |= {
+                "PhysicalSizeX": repr(f.pixel_size_um[1]),
+                "PhysicalSizeXUnit": "µm",
+                "PhysicalSizeY": repr(f.pixel_size_um[0]),
+                "PhysicalSizeYUnit": "µm",
+            }
         if math.isfinite(fps) and fps > 0:
             attributes |= {"TimeIncrement": repr(1.0 / fps), "TimeIncrementUnit": "s"}
         pixels = ET.SubElement(element, _tag("Pixels"), attributes)

@@ -1,0 +1,97 @@
+"""napari at recording scale: frame cost vs length, frame steps vs in-memory, first frame.
+
+Run under Xvfb: ``xvfb-run -a python benchmarks/bench_napari.py``.  Prints medians
+and ratios; absolute times drift on shared machines.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+from napari_scanimage import read_scan
+from napari_scanimage._napari._layers import layer_data
+from napari_scanimage.testing import RoiSpec, ScanSpec, write_scan
+
+LENGTHS = [int(n) for n in sys.argv[1:]] or [1_000, 10_000, 100_000]
+ROIS = (RoiSpec(name="a", pixels_xy=(128, 128)),)
+
+
+def median_ms(fn, repeat=200):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+def frame_costs(folder: Path) -> None:
+    print("| frames | layer frame (ms) | read_field (ms) | tifffile page (ms) | layer / 1k |")
+    print("|---|---|---|---|---|")
+    base = None
+    rng = np.random.default_rng(0)
+    for n in LENGTHS:
+        sub = folder / f"n{n}"
+        sub.mkdir()
+        written = write_scan(sub, ScanSpec(rois=ROIS, num_frames=n))
+        scan = read_scan(written.paths)
+        ((data, _, _),) = layer_data(scan, contrast=False)
+        picks = iter(rng.integers(0, n, 10_000).tolist())
+        layer = median_ms(lambda d=data, p=picks: np.asarray(d[next(p)]))
+        field = median_ms(lambda s=scan, p=picks: s.read_field(0, [0], [next(p)]))
+        with tifffile.TiffFile(written.paths[0]) as tif:
+            pages = tif.pages
+            pages.cache = True
+            page = median_ms(lambda q=pages, p=picks: q[next(p)].asarray(), repeat=50)
+        base = base or layer
+        print(f"| {n} | {layer:.3f} | {field:.3f} | {page:.3f} | {layer / base:.2f}x |")
+        scan.close()
+
+
+def viewer_steps(folder: Path) -> None:
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    rois = tuple(RoiSpec(name=k, center_xy=(6.0 * i, 0.0), pixels_xy=(128, 128))
+                 for i, k in enumerate("abc"))  # fmt: skip
+    (folder / "steps").mkdir()
+    written = write_scan(folder / "steps", ScanSpec(rois=rois, channels=(1, 2), num_frames=1000))
+    scan = read_scan(written.paths)
+    memory = [np.asarray(d[...]) for d, _, _ in layer_data(scan, contrast=False)]
+    rows = []
+    for label in ("ours", "in memory"):
+        viewer = napari.Viewer(show=False)
+        start = time.perf_counter()
+        if label == "ours":
+            viewer.open([str(p) for p in written.paths], plugin="napari-scanimage", stack=True)
+        else:
+            for _data, kwargs, _ in layer_data(scan):
+                viewer.add_image(memory.pop(0), **kwargs)
+        QApplication.processEvents()
+        first = 1e3 * (time.perf_counter() - start)
+        steps = []
+        for t in range(1, 200):
+            s = time.perf_counter()
+            viewer.dims.set_point(0, float(t))
+            QApplication.processEvents()
+            steps.append(time.perf_counter() - s)
+        rows.append((label, first, 1e3 * statistics.median(steps)))
+        viewer.close()
+    (_, f0, s0), (_, f1, s1) = rows
+    print("\n| 6 layers, 1,000 frames | ours | in memory | ratio |")
+    print("|---|---|---|---|")
+    print(f"| open to first frame (ms) | {f0:.0f} | {f1:.0f} | {f0 / f1:.2f}x |")
+    print(f"| frame step (ms) | {s0:.2f} | {s1:.2f} | {s0 / s1:.2f}x |")
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory(prefix="bench-napari-") as tmp:
+        frame_costs(Path(tmp))
+        viewer_steps(Path(tmp))
