@@ -91,7 +91,39 @@ def viewer_steps(folder: Path) -> None:
     print(f"| frame step (ms) | {s0:.2f} | {s1:.2f} | {s0 / s1:.2f}x |")
 
 
+def follow_latency(folder: Path, polls: int = 8) -> None:
+    """Seconds from a frame's last byte on disk to the layer showing it, default 1 s poll."""
+    from qtpy.QtWidgets import QApplication
+
+    from napari_scanimage._napari._launch import open_viewer
+    from napari_scanimage.testing import LiveWriter
+
+    source, live_dir = folder / "follow-src", folder / "follow"
+    source.mkdir()
+    live_dir.mkdir()
+    written = write_scan(source, ScanSpec(rois=ROIS, num_frames=polls + 2))
+    with tifffile.TiffFile(written.paths[0]) as tif:
+        ends = [p.dataoffsets[0] + p.databytecounts[0] for p in tif.pages]
+    live = LiveWriter(written, live_dir)
+    live.write_to(ends[0])
+    viewer = open_viewer([str(live.targets[0])], show=False, follow=True)
+    layer = viewer.layers[0]
+    delays = []
+    for frame in range(1, polls + 1):
+        time.sleep(0.37)  # land anywhere in the poll period
+        live.write_to(ends[frame])
+        start = time.perf_counter()
+        while layer.data.shape[0] <= frame:
+            QApplication.processEvents()
+            time.sleep(0.002)
+        delays.append(time.perf_counter() - start)
+    viewer.close()
+    print(f"\n| follow, 1 s poll | median {statistics.median(delays):.2f} s | "
+          f"max {max(delays):.2f} s | {polls} frames |")  # fmt: skip
+
+
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory(prefix="bench-napari-") as tmp:
         frame_costs(Path(tmp))
         viewer_steps(Path(tmp))
+        follow_latency(Path(tmp))

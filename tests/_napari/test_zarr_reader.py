@@ -173,3 +173,25 @@ def test_a_preferred_reader_that_declines_gives_no_fallback(viewer, write, tmp_p
     finally:
         settings.plugins.extension2reader = saved
     assert not {"*.zarr", "*.zarr/"} & set(set_default_reader(settings))
+
+
+def test_the_panel_shows_a_reopened_store(make_napari_viewer, write, tmp_path):
+    from napari_scanimage._napari._widget import ScanImageWidget
+
+    scan = read_scan(write(MROI).paths)
+    out = to_zarr(scan, tmp_path / "scan.zarr", ngff="0.5")
+    viewer = make_napari_viewer()
+    viewer.open(str(out), plugin="napari-scanimage")
+    panel = ScanImageWidget(viewer)
+    assert panel.store is not None
+    assert panel.scan is None
+    assert panel.files.summary.value.startswith("scan.zarr: OME-NGFF 0.5")
+    assert list(panel.display.fields.choices) == [0, 1, 2]
+    assert panel.display.fields.value == [0, 1, 2]
+    assert panel.display.channels.value == [0, 1]
+    panel.display.channels.value = [1]
+    panel.display.fields.value = [0]
+    assert [layer.name for layer in viewer.layers] == ["scan_00001 · field 1 · ch 2"]
+    panel.display.fields.value = [0, 2]
+    assert len(viewer.layers) == 2
+    assert panel.store is not None  # its own layers coming back did not replace it

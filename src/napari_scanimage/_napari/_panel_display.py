@@ -40,6 +40,8 @@ class DisplayPanel(Container):
             widget.changed.connect(host.apply_options)
 
     def _field_choices(self, _widget: Any = None) -> list[tuple[str, int]]:
+        if self._host.store is not None:
+            return self._host.store.field_choices()
         scan = self._host.scan
         if scan is None:
             return []
@@ -50,6 +52,8 @@ class DisplayPanel(Container):
         ]
 
     def _channel_choices(self, _widget: Any = None) -> list[tuple[str, int]]:
+        if self._host.store is not None:
+            return self._host.store.channel_choices()
         scan = self._host.scan
         if scan is None:
             return []

@@ -22,6 +22,7 @@ from napari_scanimage._napari._panel_files import FilesPanel
 from napari_scanimage._napari._panel_follow import FollowPanel
 from napari_scanimage._napari._panel_stitching import StitchingPanel
 from napari_scanimage._napari._shown_layers import ShownLayers, scan_info
+from napari_scanimage._napari._store_view import StoreView, store_view
 from napari_scanimage._napari._summary_panel import SummaryImagesPanel
 from napari_scanimage.errors import ScanImageError
 from napari_scanimage.scan.fields import Trim
@@ -55,6 +56,8 @@ class ScanImageWidget(Container):
         self._base: Scan | None = None  # the scan as opened (no joining, trims, phase)
         self._scan: Scan | None = None  # as shown
         self._quiet = False  # True while the panel sets its own values
+        self.store: StoreView | None = None
+        """A reopened OME-Zarr store of ours, shown instead of a scan (summary and choice)."""
         self.managed = ShownLayers(viewer)
         self.files = FilesPanel(self)
         self.display = DisplayPanel(self)
@@ -123,8 +126,22 @@ class ScanImageWidget(Container):
 
     # -- one scan -------------------------------------------------------------------------
 
+    def set_store(self, view: StoreView) -> None:
+        """Manage a reopened store: its recorded summary, and which fields and channels show."""
+        self._base = self._scan = None
+        self.store = view
+        self.managed.clear()
+        with self.quietly():
+            self.files.summary.value = view.summary_text()
+            self.display.fields.reset_choices()
+            self.display.channels.reset_choices()
+            fields, channels = view.shown(self.viewer)
+            self.display.fields.value = fields
+            self.display.channels.value = channels
+
     def set_scan(self, scan: Scan, *, add_layers: bool = True) -> None:
         """Manage ``scan``: fill the sections, and add its layers unless they exist."""
+        self.store = None
         self._base = scan.with_options(join_contiguous=False, trim=Trim(), fix_scan_phase=False)
         self.managed.clear()
         with self.quietly():
@@ -141,7 +158,13 @@ class ScanImageWidget(Container):
 
     def apply_options(self, *_: Any) -> None:
         """Rebuild the scan shown from the sections' options and update the layers."""
-        if self._quiet or self._base is None:
+        if self._quiet:
+            return
+        if self.store is not None:  # a store: only the choice of fields and channels
+            with self.quietly():
+                self.store.show(self.viewer, *self.selection())
+            return
+        if self._base is None:
             return
         old = self._scan
         join_changed = old is None or self.display.join.value != old.join_contiguous
@@ -197,6 +220,11 @@ class ScanImageWidget(Container):
 
     def _adopt_from(self, layer: Any) -> None:
         """Take over the scan of a layer the reader added, if it is a new scan."""
+        view = store_view(layer)
+        if view is not None:
+            if self.store is None or self.store.path != view.path:
+                self.set_store(view)
+            return
         info = scan_info(layer)
         if not info or "files" not in info:
             return

@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from napari_scanimage.format.matlab import nest
+
 __all__ = ["SI3_PREFIX", "SI4_PREFIX", "SI5_PREFIX", "nest", "translate"]
 
 SI3_PREFIX = "state."
@@ -64,31 +66,6 @@ _SI3: dict[str, str] = {
     "acq.bidirectionalScan": "hScan2D.bidirectional",
 }
 _TABLES = {SI3_PREFIX: _SI3, SI4_PREFIX: _SI4, SI5_PREFIX: _SI5}
-
-
-def nest(flat: dict[str, Any]) -> dict[str, Any]:
-    """``{'a.b': 1, 'a.c': 2}`` -> ``{'a': {'b': 1, 'c': 2}}`` (later keys win).
-
-    Examples
-    --------
-    >>> nest({"SI.hChannels.channelSave": [1, 2], "SI.VERSION_MAJOR": "4.2"})
-    {'SI': {'hChannels': {'channelSave': [1, 2]}, 'VERSION_MAJOR': '4.2'}}
-    """
-    root: dict[str, Any] = {}
-    for key, value in flat.items():
-        node = root
-        *parents, leaf = key.split(".")
-        for name in parents:
-            child = node.get(name)
-            if not isinstance(child, dict):
-                child = {} if child is None else {"": child}
-                node[name] = child
-            node = child
-        if isinstance(node.get(leaf), dict):
-            node[leaf][""] = value
-        else:
-            node[leaf] = value
-    return root
 
 
 def _number(value: Any) -> float:

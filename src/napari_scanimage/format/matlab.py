@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any
 
-__all__ = ["parse_matlab_lines", "parse_matlab_value"]
+__all__ = ["nest", "parse_matlab_lines", "parse_matlab_value"]
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _WORDS: dict[str, Any] = {
@@ -147,12 +147,25 @@ def parse_matlab_lines(text: str) -> dict[str, Any]:
     >>> parse_matlab_lines("SI.hRoiManager.linesPerFrame = 512\nSI.VERSION_MAJOR = '2016b'")
     {'SI': {'hRoiManager': {'linesPerFrame': 512}, 'VERSION_MAJOR': '2016b'}}
     """
-    root: dict[str, Any] = {}
+    flat: dict[str, Any] = {}
     for line in text.splitlines():
         key, sep, raw = line.partition("=")
         key = key.strip()
-        if not sep or not key or " " in key:
-            continue
+        if sep and key and " " not in key:
+            flat[key] = parse_matlab_value(raw)
+    return nest(flat)
+
+
+def nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """``{'a.b': 1, 'a.c': 2}`` -> ``{'a': {'b': 1, 'c': 2}}`` (later keys win).
+
+    Examples
+    --------
+    >>> nest({"SI.hChannels.channelSave": [1, 2], "SI.VERSION_MAJOR": "4.2"})
+    {'SI': {'hChannels': {'channelSave': [1, 2]}, 'VERSION_MAJOR': '4.2'}}
+    """
+    root: dict[str, Any] = {}
+    for key, value in flat.items():
         node = root
         *parents, leaf = key.split(".")
         for name in parents:
@@ -161,7 +174,6 @@ def parse_matlab_lines(text: str) -> dict[str, Any]:
                 child = {} if child is None else {"": child}
                 node[name] = child
             node = child
-        value = parse_matlab_value(raw)
         if isinstance(node.get(leaf), dict):
             node[leaf][""] = value
         else:
