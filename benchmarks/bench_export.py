@@ -24,47 +24,15 @@ Throughput is the field's bytes over the time taken, so the rows compare directl
 from __future__ import annotations
 
 import argparse
-import gc
 import shutil
-import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from common import cat, median_time, synthetic_scan
 
 from napari_scanimage import read_scan
 from napari_scanimage.export import to_zarr
-from napari_scanimage.testing import RoiSpec, ScanSpec, write_scan
-
-
-def median_time(func, repeats, setup=None):
-    times = []
-    for _ in range(repeats):
-        if setup is not None:
-            setup()
-        gc.collect()
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def make_file(folder: Path, pages: int, size: int) -> Path:
-    existing = sorted(folder.glob("export_*.tif"))
-    if existing:
-        return existing[0]
-    folder.mkdir(parents=True, exist_ok=True)
-    roi = RoiSpec(name="fov", size_xy=(18.0, 18.0), pixels_xy=(size, size))
-    spec = ScanSpec(rois=(roi,), num_frames=pages, seed=2)
-    print(f"writing {pages} pages to {folder} ...", file=sys.stderr)
-    return write_scan(folder, spec, stem="export", keep_truth=False).paths[0]
-
-
-def cat(path: Path) -> None:
-    subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)
 
 
 def raw_read_time(scan, repeats):
@@ -111,7 +79,9 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
 
-    path = make_file(args.dir / f"export_p{args.pages}_s{args.size}", args.pages, args.size)
+    (path,) = synthetic_scan(
+        args.dir / f"export_p{args.pages}_s{args.size}", args.pages, args.size, "export", seed=2
+    )
     cat(path)  # warm the page cache
     scan = read_scan(path)
     nbytes = scan.num_frames * args.size * args.size * scan.dtype.itemsize

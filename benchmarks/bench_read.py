@@ -33,19 +33,10 @@ from pathlib import Path
 
 import numpy as np
 import tifffile
+from common import cat, median_time, synthetic_scan
 
 from napari_scanimage import read_scan
-from napari_scanimage.testing import RoiSpec, ScanSpec, write_scan
-
-
-def median_time(func, repeats):
-    times = []
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from napari_scanimage.testing import RoiSpec
 
 
 def per_call(func, calls, repeats):
@@ -58,17 +49,6 @@ def per_call(func, calls, repeats):
             func()
         times.append((time.perf_counter() - start) / calls)
     return statistics.median(times)
-
-
-def make_file(folder: Path, pages: int, size: int, stem: str, rois=None) -> list[Path]:
-    existing = sorted(folder.glob(f"{stem}_*.tif"))
-    if existing:
-        return existing
-    folder.mkdir(parents=True, exist_ok=True)
-    roi = RoiSpec(name="fov", size_xy=(18.0, 18.0), pixels_xy=(size, size))
-    spec = ScanSpec(rois=rois or (roi,), num_frames=pages, seed=1)
-    print(f"writing {pages} pages to {folder} ...", file=sys.stderr)
-    return list(write_scan(folder, spec, stem=stem, keep_truth=False).paths)
 
 
 def zarr_read(path, key):
@@ -172,9 +152,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     repeats = args.repeats
 
-    (path,) = make_file(args.dir / f"p{args.pages}_s{args.size}", args.pages, args.size, "bench")
+    (path,) = synthetic_scan(
+        args.dir / f"p{args.pages}_s{args.size}", args.pages, args.size, "bench"
+    )
     nbytes = path.stat().st_size
-    subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)  # warm the cache
+    cat(path)  # warm the cache
     rng = random.Random(0)
     rows = []
 
@@ -244,7 +226,7 @@ def main(argv=None):
         median_time(lambda: tifffile.TiffFile(path).asarray(out=flat), repeats),
         median_time(lambda: zarr_read(path, slice(None)), max(1, repeats // 2)),
         median_time(
-            lambda: subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True),
+            lambda: cat(path),
             repeats,
         ),
     ))  # fmt: skip
@@ -262,16 +244,16 @@ def main(argv=None):
     )
     print(f"{'case':<26}{'napari-scanimage':>17}{'tifffile':>13}{'tifffile+zarr':>15}{'cat':>13}")
     print(f"{'':<26}{'':>17}{'':>13}{'(mmap copy)':>15}")
-    for case, ours, tiff, zarr_t, cat in rows:
+    for case, ours, tiff, zarr_t, cat_t in rows:
         ratios = []
         if tiff:
             ratios.append(f"tifffile/ours {tiff / ours:5.1f}x")
-        if cat:
-            ratios.append(f"ours/cat {ours / cat:4.2f}x")
+        if cat_t:
+            ratios.append(f"ours/cat {ours / cat_t:4.2f}x")
         if case.startswith("  one page") and zarr_t:
             ratios.append(f"ours/mmap copy {ours / zarr_t:4.2f}x")
         print(
-            f"{case:<26}{fmt(ours):>17}{fmt(tiff):>13}{fmt(zarr_t):>15}{fmt(cat):>13}   "
+            f"{case:<26}{fmt(ours):>17}{fmt(tiff):>13}{fmt(zarr_t):>15}{fmt(cat_t):>13}   "
             + ", ".join(ratios)
         )
     full = rows[-1]
@@ -294,8 +276,8 @@ def main(argv=None):
         for i in range(4)
     )
     mroi_dir = args.dir / f"mroi_p{args.pages // 4}"
-    (mroi_path,) = make_file(mroi_dir, args.pages // 4, 256, "mroi", rois)
-    subprocess.run(["cat", str(mroi_path)], stdout=subprocess.DEVNULL, check=True)
+    (mroi_path,) = synthetic_scan(mroi_dir, args.pages // 4, 256, "mroi", rois)
+    cat(mroi_path)
     mroi = read_scan(mroi_path)
     with tifffile.TiffFile(mroi_path) as mtif:
         pages = mtif.pages

@@ -19,39 +19,15 @@ Targets (issue 16): all four kinds <= 2x the sequential read; the mean alone <= 
 from __future__ import annotations
 
 import argparse
-import gc
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from common import cat, synthetic_scan, timings
 
 from napari_scanimage import read_scan
 from napari_scanimage.scan.summary_images import KINDS, WORKERS, summary_images
-from napari_scanimage.testing import RoiSpec, ScanSpec, write_scan
-
-
-def median_time(func, repeats):
-    times = []
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), times
-
-
-def make_file(folder: Path, frames: int, size: int) -> Path:
-    existing = sorted(folder.glob("summary_*.tif"))
-    if existing:
-        return existing[0]
-    folder.mkdir(parents=True, exist_ok=True)
-    roi = RoiSpec(name="fov", size_xy=(18.0, 18.0), pixels_xy=(size, size))
-    spec = ScanSpec(rois=(roi,), num_frames=frames, seed=1)
-    print(f"writing {frames} frames of {size}x{size} to {folder} ...", file=sys.stderr)
-    return write_scan(folder, spec, stem="summary", keep_truth=False).paths[0]
 
 
 def read_chunks(scan, chunk):
@@ -71,22 +47,19 @@ def main() -> None:
     parser.add_argument("--chunk-frames", type=int, default=32)
     args = parser.parse_args()
 
-    path = make_file(args.folder, args.frames, args.size)
+    (path,) = synthetic_scan(args.folder, args.frames, args.size, "summary")
     scan = read_scan(path)
     height, width = scan.field_heights[0], scan.field_widths[0]
     nbytes = scan.num_frames * height * width * scan.file_dtype.itemsize
     first_page = int(scan._source.readers[0].index.data_offsets[0])
     print(f"{path}: {scan.num_frames} frames of {height}x{width} {scan.file_dtype}, "
           f"field {nbytes / 1e9:.2f} GB; warm page cache; {args.repeats} runs each")  # fmt: skip
-    subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)  # warm the cache
+    cat(path)  # warm the cache
 
     def fromfile():
         data = np.fromfile(path, dtype=np.uint8, count=nbytes, offset=first_page)
         assert data.size == nbytes
         del data
-
-    def cat():
-        subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)
 
     chunk = args.chunk_frames
 
@@ -95,7 +68,7 @@ def main() -> None:
 
     rows = [
         ("np.fromfile (new buffer)", fromfile),
-        ("cat > /dev/null", cat),
+        ("cat > /dev/null", lambda: cat(path)),
         (f"read_field, chunks of {chunk}", lambda: read_chunks(scan, chunk)),
         ("summary: mean", summary(("mean",))),
         ("summary: max", summary(("max",))),
@@ -105,7 +78,8 @@ def main() -> None:
     ]
     results = {}
     for name, func in rows:
-        results[name], runs = median_time(func, args.repeats)
+        runs = timings(func, args.repeats)
+        results[name] = statistics.median(runs)
         print(f"  {name}: " + ", ".join(f"{t:.3f}" for t in runs), file=sys.stderr)
     floor = results["np.fromfile (new buffer)"]
     reads = results[f"read_field, chunks of {chunk}"]
