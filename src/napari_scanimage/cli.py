@@ -140,7 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--join", action="store_true", help="join contiguous ROIs")
     info.set_defaults(run=_info)
     view = commands.add_parser("view", help="open a scan in napari with the ScanImage panel")
-    view.add_argument("paths", nargs="*", help="files or glob patterns of one acquisition")
+    view.add_argument(
+        "paths", nargs="*", help="files or glob patterns of one acquisition, or .zarr stores"
+    )
     view.add_argument("--sample", action="store_true", help="open a synthetic mROI sample")
     view.add_argument(
         "--follow", action="store_true",

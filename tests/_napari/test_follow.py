@@ -126,21 +126,17 @@ def test_a_failing_poll_is_a_notification(make_napari_viewer, live, qtbot, monke
     assert not panel.follow.follow.value
 
 
-def test_view_follow_opens_a_following_viewer(live, qtbot):
-    from napari_scanimage._napari._launch import open_viewer
+def test_view_follow_opens_a_following_viewer(launch, live, qtbot):
     from napari_scanimage.cli import build_parser
 
     assert build_parser().parse_args(["view", "--follow", "x.tif"]).follow
     _written, live = live
     live.write_to(live.sizes[0])  # the first file, whole: 10 frames
-    viewer = open_viewer([str(live.targets[0])], show=False, follow=True)
-    try:
-        assert viewer.layers[0].data.shape[0] == 10
-        live.write_to(live.total)
-        qtbot.waitUntil(lambda: viewer.layers[0].data.shape[0] == FRAMES, timeout=20_000)
-        assert viewer.dims.current_step[0] == FRAMES - 1
-    finally:
-        viewer.close()
+    viewer = launch([str(live.targets[0])], show=False, follow=True)
+    assert viewer.layers[0].data.shape[0] == 10
+    live.write_to(live.total)
+    qtbot.waitUntil(lambda: viewer.layers[0].data.shape[0] == FRAMES, timeout=20_000)
+    assert viewer.dims.current_step[0] == FRAMES - 1
 
 
 def test_layers_work_with_napari_asynchronous_slicing(make_napari_viewer, write, qtbot):

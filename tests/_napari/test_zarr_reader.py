@@ -195,3 +195,17 @@ def test_the_panel_shows_a_reopened_store(make_napari_viewer, write, tmp_path):
     panel.display.fields.value = [0, 2]
     assert len(viewer.layers) == 2
     assert panel.store is not None  # its own layers coming back did not replace it
+
+
+def test_view_opens_a_store_and_refuses_a_foreign_one(launch, write, tmp_path):
+    from napari_scanimage.errors import ScanImageFileError
+
+    scan = read_scan(write(MROI).paths)
+    out = to_zarr(scan, tmp_path / "scan.zarr")
+    viewer = launch([str(out) + "/"], show=False)
+    assert len(viewer.layers) == 6  # three fields x two channels
+    assert all(STORE_KEY in layer.metadata for layer in viewer.layers)
+    assert viewer.window.dock_widgets["ScanImage scan"].store is not None
+    foreign = zarr.create_group(tmp_path / "other.zarr")
+    with pytest.raises(ScanImageFileError, match=r"other\.zarr: is not a complete OME-Zarr store"):
+        launch([str(foreign.store.root)], show=False)

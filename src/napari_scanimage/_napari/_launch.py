@@ -1,10 +1,15 @@
-"""``napari-scanimage view``: start napari with an acquisition and the dock widget open."""
+"""``napari-scanimage view``: start napari with an acquisition and the dock widget open.
+
+It opens ScanImage files (names or patterns) and our OME-Zarr stores alike, so a
+conversion can be checked the way its recording was.
+"""
 
 from __future__ import annotations
 
 import tempfile
 from typing import TYPE_CHECKING
 
+from napari_scanimage.errors import ScanImageFileError
 from napari_scanimage.sample import write_sample_scan
 from napari_scanimage.scan.files import expand_paths
 
@@ -24,13 +29,23 @@ def open_viewer(
     import napari  # noqa: PLC0415 - the command line imports napari only for `view`
 
     from napari_scanimage._napari._widget import ScanImageWidget  # noqa: PLC0415
+    from napari_scanimage._napari._zarr_reader import store_record  # noqa: PLC0415
 
     if sample:
         folder = tempfile.mkdtemp(prefix="napari-scanimage-sample-")
         paths = [*paths, *(str(p) for p in write_sample_scan(folder))]
-    files = expand_paths(paths)
+    stores = [p for p in paths if p.rstrip("/\\").lower().endswith(".zarr")]
+    for store in stores:
+        if store_record(store) is None:
+            problem = "is not a complete OME-Zarr store written by napari-scanimage"
+            raise ScanImageFileError(store, problem)
+    rest = [p for p in paths if p not in stores]
+    files = expand_paths(rest) if rest else []
     viewer = napari.Viewer(show=show)
-    viewer.open(files, plugin="napari-scanimage", stack=True)
+    if files:
+        viewer.open(files, plugin="napari-scanimage", stack=True)
+    for store in stores:
+        viewer.open(store, plugin="napari-scanimage")
     widget = ScanImageWidget(viewer)
     viewer.window.add_dock_widget(widget, name="ScanImage scan", area="right")
     if follow:

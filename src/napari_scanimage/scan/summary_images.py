@@ -39,8 +39,8 @@ __all__ = [
 
 KINDS = ("mean", "max", "std", "correlation")
 DEFAULT_CHUNK_FRAMES = 32
-WORKERS = min(4, os.cpu_count() or 1)
-"""Threads summing the tiles of a chunk."""
+WORKERS = max(1, min(4, (os.cpu_count() or 1) - 1))
+"""Threads summing the rows of a chunk; one core is left to read the next chunk."""
 
 
 class SummaryCancelledError(Exception):
@@ -95,7 +95,7 @@ def summary_images(
     cancel
         Checked before each chunk; when it returns True the pass stops.
     workers
-        Threads summing each chunk (default: up to 4, one per CPU).
+        Threads summing each chunk (default: one per CPU but one, 1 to 4).
 
     Returns
     -------
@@ -117,7 +117,7 @@ def summary_images(
     index = normalize_axis(field, scan.num_fields, "fields").values[0]
     shape = (scan.fields[index].height, scan.fields[index].width)
     threads = max(1, WORKERS if workers is None else int(workers))
-    sums = RunningSums(shape, set(chosen), chunk_frames, threads)
+    sums = RunningSums(shape, set(chosen), threads)
     buffers = [np.empty((chunk_frames, 1, *shape), scan.dtype) for _ in range(2)]
     with ThreadPoolExecutor(threads) as pool:
         for number, start in enumerate(range(0, len(selected), chunk_frames)):
