@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_scanimage import ScanImageWarning
 from napari_scanimage._napari._widget import ScanImageWidget
 from napari_scanimage.scan.scan import read_scan
 from napari_scanimage.testing import LiveWriter, RoiSpec, ScanSpec
@@ -50,14 +49,10 @@ def record(live, positions, pause):
     return thread
 
 
-def panel_on(make_napari_viewer, path, *, growing=True):
+def panel_on(make_napari_viewer, path):
     viewer = make_napari_viewer()
     viewer.open(str(path), plugin="napari-scanimage")  # napari shows its warning
-    if growing:
-        with pytest.warns(ScanImageWarning, match="ends inside page"):  # still being written
-            panel = ScanImageWidget(viewer)  # adopts the scan, opening it again
-    else:
-        panel = ScanImageWidget(viewer)
+    panel = ScanImageWidget(viewer)  # adopts the scan, opening it again without a second one
     viewer.window.add_dock_widget(panel)
     panel.follow.interval.value = 0.1
     return viewer, panel
@@ -116,7 +111,7 @@ def test_unticking_stops_following(make_napari_viewer, live, qtbot):
 def test_a_failing_poll_is_a_notification(make_napari_viewer, live, qtbot, monkeypatch):
     _written, live = live
     live.write_to(live.sizes[0])
-    _viewer, panel = panel_on(make_napari_viewer, live.targets[0], growing=False)
+    _viewer, panel = panel_on(make_napari_viewer, live.targets[0])
     shown = []
     monkeypatch.setattr(ScanImageWidget, "show_error", lambda self, exc: shown.append(str(exc)))
     live.targets[0].write_bytes(b"")  # the share dropped: the file is empty now
@@ -137,6 +132,25 @@ def test_view_follow_opens_a_following_viewer(launch, live, qtbot):
     live.write_to(live.total)
     qtbot.waitUntil(lambda: viewer.layers[0].data.shape[0] == FRAMES, timeout=20_000)
     assert viewer.dims.current_step[0] == FRAMES - 1
+
+
+def test_a_file_opened_mid_page_warns_once_and_follows(launch, live, qtbot, monkeypatch):
+    """The reader says the tail is not complete yet; the panel, re-reading, stays quiet."""
+    from napari_scanimage._napari import _reader
+
+    said = []
+    monkeypatch.setattr(_reader, "_notify", lambda message, *a, **k: said.append(message))
+    _written, live = live
+    live.write_to(live.sizes[0] // 2)  # ScanImage is half-way through the first file
+    viewer = launch([str(live.targets[0])], show=False, follow=True)
+    halfway = viewer.layers[0].data.shape[0]
+    assert 0 < halfway < 10
+    assert said  # the reader tells what it left out of the file's tail ...
+    assert all(str(live.targets[0]) in m for m in said)
+    assert all("ends inside" in m or "incomplete" in m for m in said)
+    assert len(set(said)) == len(said)  # ... once: the panel adopting the layers stays quiet
+    live.write_to(live.total)
+    qtbot.waitUntil(lambda: viewer.layers[0].data.shape[0] == FRAMES, timeout=20_000)
 
 
 def test_layers_work_with_napari_asynchronous_slicing(make_napari_viewer, write, qtbot):

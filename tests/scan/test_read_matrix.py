@@ -118,6 +118,8 @@ def test_incomplete_last_volume_is_dropped_with_a_warning(write):
     assert scan.dropped_pages == 5
     for i in range(scan.num_fields):
         np.testing.assert_array_equal(scan[i], _expected(written, i))
+    trimmed = scan.with_options(trim=(1, 1, 0, 0))  # said once: views don't repeat it
+    assert trimmed.dropped_pages == 5
 
 
 def test_glob_pattern_orders_files_naturally(write):

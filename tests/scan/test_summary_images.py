@@ -88,7 +88,7 @@ def test_threads_meet_at_their_borders(write, workers):
 )
 @pytest.mark.parametrize("kinds", [("max",), ("mean",), ("std", "mean"), ("correlation",)])
 def test_any_subset_of_kinds_and_pixel_type(write, file_dtype, dtype, kinds):
-    """Each subset sums only what it needs, and gives what the full set gives."""
+    """Each subset sums only what it needs (0, 1, 2 or 6 planes), and sums it right."""
     spec = ScanSpec(rois=(RoiSpec(pixels_xy=(10, 6)),), num_frames=40, dtype=file_dtype)
     written = write(spec)
     scan = read_scan(written.paths, dtype=dtype)
@@ -219,3 +219,49 @@ def test_a_real_recording():
         np.testing.assert_array_equal(ours["correlation"], 0.0)
     else:
         assert_matches(ours, movie)
+
+
+def test_a_dark_first_frame_does_not_spoil_std_or_correlation():
+    """Shifting by the first chunk's mean, not its first frame: a blank frame 0 costs nothing."""
+    rng = np.random.default_rng(5)
+    movie = (65_530 + rng.integers(-2, 3, (2000, 5, 6))).astype(np.uint16)
+    movie[:, 2:4, 2:4] += rng.integers(0, 3, (2000, 1, 1)).astype(np.uint16)  # a small cell
+    movie[0] = 0  # the shutter opened late
+    sums = RunningSums((5, 6), set(KINDS))
+    for start in range(0, 2000, 64):
+        sums.add(movie[start : start + 64])
+    truth = expected(movie)
+    np.testing.assert_allclose(sums.result("mean"), truth["mean"], rtol=1e-12)
+    np.testing.assert_allclose(sums.result("std"), truth["std"], rtol=1e-6)
+    np.testing.assert_allclose(sums.result("correlation"), truth["correlation"], atol=1e-6)
+
+
+def test_nan_and_byte_order_behave_as_in_numpy():
+    movie = np.arange(60, dtype=">f4").reshape(5, 3, 4) + 1  # big-endian, as read_scan allows
+    movie[2, 0, 0] = movie[0, 0, 1] = np.nan
+    sums = RunningSums((3, 4), {"max", "mean"})
+    sums.add(movie)
+    np.testing.assert_array_equal(sums.result("max"), movie.max(axis=0))  # NaN wins anywhere
+    np.testing.assert_allclose(sums.result("mean"), movie.astype(float).mean(axis=0))
+
+
+def test_a_chunk_of_another_shape_is_refused():
+    sums = RunningSums((4, 4), {"mean"})
+    for bad in (np.zeros((2, 4, 5), np.int16), np.zeros((0, 4, 4), np.int16), np.zeros((4, 4))):
+        with pytest.raises(ValueError, match=r"chunks must be \(frames >= 1"):
+            sums.add(bad)
+
+
+def test_the_kernel_compiles_without_a_writable_cache(monkeypatch):
+    """A read-only install and home: numba cannot cache, the summary still runs."""
+    from numba.core.caching import CacheImpl
+
+    from napari_scanimage.scan.running_sums_kernel import _add_rows, _compile
+
+    monkeypatch.setattr(CacheImpl, "_locator_classes", [])  # numba finds no folder
+    kernel = _compile(_add_rows)
+    chunk = np.arange(24, dtype=np.int16).reshape(2, 3, 4)
+    totals = np.zeros((1, 3, 4))
+    kernel(chunk, np.zeros((3, 4), np.float32), 0, 1, totals, chunk[0].copy(),
+           np.zeros((8, 4), np.float32))  # fmt: skip
+    np.testing.assert_array_equal(totals[0], chunk.sum(axis=0))

@@ -12,6 +12,7 @@ and the layers that show it (:mod:`._shown_layers`).
 from __future__ import annotations
 
 import contextlib
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import Container, Label
@@ -24,7 +25,7 @@ from napari_scanimage._napari._panel_stitching import StitchingPanel
 from napari_scanimage._napari._shown_layers import ShownLayers, scan_info
 from napari_scanimage._napari._store_view import StoreView, store_view
 from napari_scanimage._napari._summary_panel import SummaryImagesPanel
-from napari_scanimage.errors import ScanImageError
+from napari_scanimage.errors import ScanImageError, ScanImageWarning
 from napari_scanimage.scan.fields import Trim
 from napari_scanimage.scan.scan import read_scan
 
@@ -232,11 +233,14 @@ class ScanImageWidget(Container):
             self._claim(layer)
             return
         try:
-            scan = read_scan(
-                info["files"],
-                join_contiguous=bool(info.get("join_contiguous", False)),
-                trim=tuple(info.get("trim", (0, 0, 0, 0))),
-            )
+            with warnings.catch_warnings():
+                # the reader showed them when it opened these files
+                warnings.simplefilter("ignore", ScanImageWarning)
+                scan = read_scan(
+                    info["files"],
+                    join_contiguous=bool(info.get("join_contiguous", False)),
+                    trim=tuple(info.get("trim", (0, 0, 0, 0))),
+                )
         except (ScanImageError, OSError) as exc:
             self.show_error(exc)
             return

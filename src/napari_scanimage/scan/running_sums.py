@@ -4,8 +4,10 @@ For every pixel it keeps, in float64, the sum and the sum of squares of its
 values, their maximum, and the sums of products with its 4 neighbours to the
 right and below (with their mirror images, the 8-neighbourhood).  Mean,
 standard deviation and each neighbour pair's Pearson correlation follow
-exactly from these.  Values are shifted by the first frame (the shifted
-formulation: sums stay small, so variances and covariances don't cancel).
+exactly from these.  Values are shifted by each pixel's mean over the first
+chunk, rounded for whole-number data (the shifted formulation: sums stay small, so
+variances and covariances don't cancel, even when the first frame is dark or
+saturated).
 
 The summing itself is one compiled pass per row
 (:mod:`~napari_scanimage.scan.running_sums_kernel`); a chunk's rows are
@@ -44,6 +46,20 @@ def pairs(offset: tuple[int, int]) -> tuple[tuple[slice, slice], tuple[slice, sl
     return (rows[0], cols[0]), (rows[1], cols[1])
 
 
+def _shift(chunk: np.ndarray) -> np.ndarray:
+    """Each pixel's mean over ``chunk``, rounded where the data are whole numbers.
+
+    Whole-number data (any integer type, or floats read from one) then stay whole
+    after the shift, so the float32 partial sums are exact.  float64 for float64
+    data, else float32 (the kernel's working precision).
+    """
+    mean = chunk.mean(axis=0, dtype=np.float64)
+    if chunk.dtype.kind in "iub" or np.array_equal(chunk, np.trunc(chunk)):
+        np.round(mean, out=mean)
+    shift: np.ndarray = mean.astype(np.float64 if chunk.dtype == np.float64 else np.float32)
+    return shift
+
+
 class RunningSums:
     """Running sums of one field's pixels; feed chunks ``(frames, y, x)`` with :meth:`add`."""
 
@@ -60,9 +76,10 @@ class RunningSums:
             planes = 2
         if "correlation" in kinds:
             planes = 2 + len(OFFSETS)
+        self.shape = shape
         self.totals = np.zeros((planes, *shape))
         """float64 sums: total, squares, then one plane per ``OFFSETS`` entry, as asked."""
-        self.shift = np.zeros(shape, np.float32)
+        self.shift: np.ndarray | None = None
         self.maximum: np.ndarray | None = None
         self._scratch = [np.zeros((8, shape[1]), np.float32) for _ in range(max(1, workers))]
         self._pending: list[Future[None]] = []
@@ -72,9 +89,13 @@ class RunningSums:
 
         Waits for the previous chunk first, so chunks never overlap.
         """
+        if chunk.ndim != 3 or chunk.shape[1:] != self.shape or not len(chunk):
+            raise ValueError(f"chunks must be (frames >= 1, *{self.shape}), not {chunk.shape}")
         self.wait()
-        if self.count == 0:
-            self.shift[...] = chunk[0]
+        if not chunk.dtype.isnative:  # the kernel reads native numbers only
+            chunk = chunk.astype(chunk.dtype.newbyteorder("="))
+        if self.shift is None:
+            self.shift = _shift(chunk)
             if "max" in self.kinds:
                 self.maximum = chunk[0].copy()
         self.count += len(chunk)
@@ -102,9 +123,11 @@ class RunningSums:
         if kind == "max":
             assert self.maximum is not None
             return self.maximum.astype(np.float64)
+        assert self.shift is not None
         mean: np.ndarray = self.totals[0] / n
         if kind == "mean":
-            return mean + self.shift
+            restored: np.ndarray = mean + self.shift
+            return restored
         variance: np.ndarray = np.maximum(self.totals[1] / n - mean**2, 0.0)
         if kind == "std":
             std: np.ndarray = np.sqrt(variance)

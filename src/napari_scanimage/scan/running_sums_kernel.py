@@ -5,18 +5,25 @@ the data per sum (eight in all), which made all four summary kinds 3x slower
 than reading the bytes.  The loop order keeps everything a row needs in the L1
 cache: for each row, frames run inside, so the row's float32 partial sums
 (6 x width) stay put while the frames stream through, and they are added to the
-float64 totals every ``BLOCK`` frames (float32 sums of a block of shifted int16
-values are exact for the sum; products round at about 1e-7 relative, once per
-block).  Rows are independent, so threads take interleaved rows (``first``,
-``step``) and the GIL is released.
+float64 totals every ``BLOCK`` frames.  Values are shifted (by a whole number
+for whole-number data) before they become float32, so the sums of 16-bit data
+are exact; squares and products round in float32 (about 1e-7 of the shifted
+values' size, which the shift keeps near the pixel's spread).  Rows are
+independent, so threads take interleaved rows (``first``, ``step``) and the
+GIL is released.
 
 The module imports numba, so it is imported only when a summary is computed.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["BLOCK", "CROSS", "SQUARES", "TOTAL", "add_rows"]
 
@@ -28,11 +35,10 @@ TOTAL, SQUARES, CROSS = 0, 1, 2
 
 # 'contract' lets multiply-adds fuse (FMA); no reassociation is needed to
 # vectorise (every loop is element-wise) and NaN/inf keep their meaning.
-_FLAGS = {"contract"}
+_FASTMATH = {"contract"}
 
 
-@numba.njit(nogil=True, cache=True, fastmath=_FLAGS, boundscheck=False)
-def add_rows(  # pragma: no cover - compiled; tested through RunningSums
+def _add_rows(  # pragma: no cover - compiled; tested through RunningSums
     chunk: np.ndarray,
     shift: np.ndarray,
     first: int,
@@ -46,7 +52,8 @@ def add_rows(  # pragma: no cover - compiled; tested through RunningSums
     ``totals`` has 0 planes (max only), 1 (sum), 2 (and squares) or 6 (and the
     products with the neighbours at ``OFFSETS``, stored at the first pixel of
     each pair); ``peak`` is a (y, x) image or has no rows (max not wanted).
-    ``scratch`` is this thread's float32 (8, x) buffer.
+    ``shift`` is float64 for float64 data, else float32; ``scratch`` is this
+    thread's float32 (8, x) buffer.  The caller checks shapes (no bounds checks here).
     """
     frames, height, width = chunk.shape
     planes = totals.shape[0]
@@ -59,16 +66,16 @@ def add_rows(  # pragma: no cover - compiled; tested through RunningSums
         if planes == 0:  # the maximum alone
             for t in range(frames):
                 for x in range(width):
-                    peak[y, x] = max(peak[y, x], chunk[t, y, x])
+                    peak[y, x] = np.maximum(peak[y, x], chunk[t, y, x])  # NaN wins, as in numpy
             continue
         for start in range(0, frames, BLOCK):
             part[:planes] = 0.0
             for t in range(start, min(frames, start + BLOCK)):
                 if track_peak:
                     for x in range(width):
-                        peak[y, x] = max(peak[y, x], chunk[t, y, x])
+                        peak[y, x] = np.maximum(peak[y, x], chunk[t, y, x])
                 for x in range(width):
-                    cur[x] = np.float32(chunk[t, y, x]) - shift[y, x]
+                    cur[x] = chunk[t, y, x] - shift[y, x]
                 for x in range(width):
                     part[TOTAL, x] += cur[x]
                 if planes > SQUARES:
@@ -79,7 +86,7 @@ def add_rows(  # pragma: no cover - compiled; tested through RunningSums
                         part[CROSS, x] += cur[x] * cur[x + 1]
                 if has_below:
                     for x in range(width):
-                        below[x] = np.float32(chunk[t, y + 1, x]) - shift[y + 1, x]
+                        below[x] = chunk[t, y + 1, x] - shift[y + 1, x]
                     for x in range(width):
                         part[CROSS + 1, x] += cur[x] * below[x]
                     for x in range(width - 1):
@@ -89,3 +96,19 @@ def add_rows(  # pragma: no cover - compiled; tested through RunningSums
             for plane in range(planes):
                 for x in range(width):
                     totals[plane, y, x] += part[plane, x]
+
+
+def _compile(function: Callable[..., None], cache: bool = True) -> Callable[..., None]:
+    """Compile ``function``, cached on disk where numba finds a writable folder."""
+    try:
+        compiled: Callable[..., None] = numba.njit(
+            function, cache=cache, nogil=True, fastmath=_FASTMATH, boundscheck=False
+        )
+    except RuntimeError:  # "no locator available": a read-only install and home
+        if not cache:
+            raise
+        return _compile(function, cache=False)
+    return compiled
+
+
+add_rows = _compile(_add_rows)

@@ -92,13 +92,25 @@ def read_scan(
     """
     files = expand_paths(paths)
     source = ScanSource.open(files)
-    return Scan(
+    scan = Scan(
         source,
         dtype=dtype,
         join_contiguous=join_contiguous,
         trim=trim,
         fix_scan_phase=fix_scan_phase,
     )
+    dropped = scan.dropped_pages
+    if dropped:  # said once, when the files are opened, not by every with_options view
+        what = "volume" if scan.layout.planes_per_volume > 1 else "frame"
+        frames = dropped // scan.num_channels
+        warnings.warn(
+            f"{source.readers[-1].path}: the acquisition ends with an incomplete "
+            f"{what}; dropped its {dropped} pages"
+            + (f" ({frames} ScanImage frames)" if frames else ""),
+            ScanImageWarning,
+            stacklevel=2,
+        )
+    return scan
 
 
 @dataclass(frozen=True)
@@ -149,16 +161,6 @@ class Scan:
         )
         self._counted: tuple[int, _Frames, tuple[Field, ...]] | None = None
         self._recount()
-        dropped = self._recount().dropped_pages
-        if dropped:
-            what = "volume" if self.layout.planes_per_volume > 1 else "frame"
-            warnings.warn(
-                f"{source.readers[-1].path}: the acquisition ends with an incomplete "
-                f"{what}; dropped its {dropped} pages ({dropped // self.num_channels} "
-                "ScanImage frames)",
-                ScanImageWarning,
-                stacklevel=3,
-            )
 
     def _recount(self) -> _Frames:
         """Count complete frames in the pages the files hold now (they grow while followed).
