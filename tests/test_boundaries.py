@@ -86,3 +86,25 @@ def test_core_runs_where_gui_packages_cannot_be_imported(write, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "core ok" in result.stdout
+
+
+def test_the_napari_reader_opens_a_file_without_dask_or_our_kernel(write):
+    """dask.array (0.2 s to import) and the compiled summary kernel: not on the way to a frame."""
+    scan = write()
+    script = textwrap.dedent(
+        f"""
+        import sys
+        import numpy as np
+        from napari_scanimage._napari._reader import read_scanimage
+
+        (data, kwargs, kind), *_ = read_scanimage({str(scan.paths[0])!r})
+        assert kind == "image" and np.asarray(data[0]).ndim == 2
+        late = ["dask.array", "napari_scanimage.scan.running_sums_kernel"]
+        print("loaded:", [name for name in late if name in sys.modules])
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "loaded: []" in result.stdout
