@@ -10,6 +10,8 @@ side by side in one run:
 - ``Scan.read_field`` of every frame in chunks into one reused buffer
 - ``summary_images`` with the mean only, and with all four kinds (one pass)
 
+and reports the peak memory (tracemalloc) of the four kinds, in chunks.
+
 Targets (issue 16): all four kinds <= 2x the sequential read; the mean alone <= 1.3x.
 
     python benchmarks/bench_summary.py [--folder /tmp/bench_summary] [--frames 4200]
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +91,13 @@ def main() -> None:
     for name, seconds in results.items():
         print(f"{name:30} {seconds:8.3f}s {seconds / floor:10.2f}x {seconds / reads:12.2f}x "
               f"{nbytes / seconds / 1e9:7.2f}")  # fmt: skip
+    tracemalloc.start()  # numpy reports its buffers to tracemalloc
+    summary(KINDS)()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    chunk_bytes = chunk * height * width * scan.dtype.itemsize
+    print(f"\npeak memory, all four: {peak / 1e6:.1f} MB = {peak / chunk_bytes:.1f} chunks of "
+          f"{chunk} frames ({peak / nbytes * 100:.2f}% of the field)")  # fmt: skip
     mean_ratio = results["summary: mean"] / floor
     all_ratio = results["summary: all four"] / floor
     verdict = {True: "met", False: "NOT met"}

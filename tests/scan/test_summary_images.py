@@ -265,3 +265,24 @@ def test_the_kernel_compiles_without_a_writable_cache(monkeypatch):
     kernel(chunk, np.zeros((3, 4), np.float32), 0, 1, totals, chunk[0].copy(),
            np.zeros((8, 4), np.float32))  # fmt: skip
     np.testing.assert_array_equal(totals[0], chunk.sum(axis=0))
+
+
+def test_memory_does_not_grow_with_recording_length(write):
+    """Peak memory is two chunks and a few float64 images, the same for 10x the frames."""
+    import tracemalloc
+
+    def peak(num_frames: int) -> int:
+        spec = ScanSpec(rois=(RoiSpec(pixels_xy=(64, 64)),), num_frames=num_frames)
+        scan = read_scan(write(spec).paths)
+        summary_images(scan, 0, chunk_frames=8)  # compiled and warm before counting
+        tracemalloc.start()
+        try:
+            summary_images(scan, 0, chunk_frames=8)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    short, long = peak(40), peak(400)
+    assert long <= short * 1.1 + 16_384
+    two_chunks, image = 2 * 8 * 64 * 64 * 2, 64 * 64 * 8
+    assert long < two_chunks + 32 * image  # the 400 frames alone are 3.3 MB

@@ -23,10 +23,13 @@ import numpy as np
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
-__all__ = ["OFFSETS", "RunningSums", "pairs"]
+__all__ = ["CROSS", "OFFSETS", "SQUARES", "TOTAL", "RunningSums", "pairs"]
 
 OFFSETS = ((0, 1), (1, 0), (1, 1), (1, -1))
 """Neighbour offsets (dy, dx); with their mirror images, the 8 neighbours."""
+
+TOTAL, SQUARES, CROSS = 0, 1, 2
+"""Planes of the totals: sum, sum of squares, then one per ``OFFSETS`` entry."""
 
 
 def pairs(offset: tuple[int, int]) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
@@ -71,14 +74,14 @@ class RunningSums:
         self.count = 0
         planes = 0
         if kinds - {"max"}:
-            planes = 1
+            planes = TOTAL + 1
         if kinds & {"std", "correlation"}:
-            planes = 2
+            planes = SQUARES + 1
         if "correlation" in kinds:
-            planes = 2 + len(OFFSETS)
+            planes = CROSS + len(OFFSETS)
         self.shape = shape
         self.totals = np.zeros((planes, *shape))
-        """float64 sums: total, squares, then one plane per ``OFFSETS`` entry, as asked."""
+        """float64 sums, the planes the kinds need (``TOTAL``, ``SQUARES``, ``CROSS`` + i)."""
         self.shift: np.ndarray | None = None
         self.maximum: np.ndarray | None = None
         self._scratch = [np.zeros((8, shape[1]), np.float32) for _ in range(max(1, workers))]
@@ -124,11 +127,11 @@ class RunningSums:
             assert self.maximum is not None
             return self.maximum.astype(np.float64)
         assert self.shift is not None
-        mean: np.ndarray = self.totals[0] / n
+        mean: np.ndarray = self.totals[TOTAL] / n
         if kind == "mean":
             restored: np.ndarray = mean + self.shift
             return restored
-        variance: np.ndarray = np.maximum(self.totals[1] / n - mean**2, 0.0)
+        variance: np.ndarray = np.maximum(self.totals[SQUARES] / n - mean**2, 0.0)
         if kind == "std":
             std: np.ndarray = np.sqrt(variance)
             return std
@@ -140,7 +143,7 @@ class RunningSums:
         total = np.zeros_like(mean)
         neighbours = np.zeros_like(mean)
         for i, offset in enumerate(OFFSETS):
-            sums = self.totals[2 + i]
+            sums = self.totals[CROSS + i]
             p, q = pairs(offset)
             covariance = sums[p] / n - mean[p] * mean[q]
             scale = np.sqrt(variance[p] * variance[q])

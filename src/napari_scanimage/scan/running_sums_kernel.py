@@ -22,16 +22,18 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
+from napari_scanimage.scan.running_sums import CROSS, OFFSETS, SQUARES, TOTAL
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["BLOCK", "CROSS", "SQUARES", "TOTAL", "add_rows"]
+__all__ = ["BLOCK", "add_rows"]
 
 BLOCK = 32
 """Frames summed in float32 before the partial sums go into the float64 totals."""
 
-TOTAL, SQUARES, CROSS = 0, 1, 2
-"""Planes of the totals: sum, sum of squares, then one per neighbour offset (4)."""
+# The loop below writes the neighbour planes in this order.
+assert OFFSETS == ((0, 1), (1, 0), (1, 1), (1, -1)), "update _add_rows with OFFSETS"
 
 # 'contract' lets multiply-adds fuse (FMA); no reassociation is needed to
 # vectorise (every loop is element-wise) and NaN/inf keep their meaning.
