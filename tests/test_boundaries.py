@@ -15,12 +15,14 @@ import napari_scanimage
 PACKAGE = Path(napari_scanimage.__file__).parent
 BLOCKED = ["napari", "magicgui", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "vispy", "npe2"]
 
-# Which of our subpackages each layer may import (format <- scan <- lazy <- front ends).
+# Which of our subpackages each layer may import (format <- scan <- lazy <- front ends);
+# every layer may use the base modules (errors, and _text for the sentences users read).
+BASE = {"errors", "_text"}
 ALLOWED = {
-    "format": {"errors", "format"},
+    "format": BASE | {"format"},
     # Scan.to_dask and Scan.to_zarr import lazy and export on demand, as conveniences
-    "scan": {"errors", "format", "scan", "lazy", "export"},
-    "lazy": {"errors", "format", "scan", "lazy"},
+    "scan": BASE | {"format", "scan", "lazy", "export"},
+    "lazy": BASE | {"format", "scan", "lazy"},
 }
 
 

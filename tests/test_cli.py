@@ -14,7 +14,7 @@ def test_info_text(write, capsys):
     assert main(["info", str(written.paths[0])]) == 0
     out = capsys.readouterr().out
     assert "ScanImage 2018b (TIFF format 3)" in out
-    assert "frames: 3 at 30 Hz; channels: 1, 2" in out
+    assert "frames: 3 at 30 Hz (header; 30 Hz by the pages' timestamps); channels: 1, 2" in out
     assert "fields: 2" in out
     assert "48 x 64" in out
     assert "left" in out

@@ -11,6 +11,7 @@ import atexit
 import json
 import math
 import os
+import re
 import struct
 import tempfile
 import time
@@ -333,6 +334,34 @@ def test_description_values_edited(base, data):
     for offset, byte in edits:
         buf[offset] = byte
     _exercise(bytes(buf), f"{base} description bytes {edits}")
+
+
+def _roi_numbers(raw: bytes) -> list[tuple[int, int]]:
+    """(start, end) of every number in the RoiGroups JSON of a file."""
+    n0, n1 = struct.unpack_from("<II", raw, 24)
+    start = 32 + n0
+    block = raw[start : start + n1]
+    return [(start + m.start(), start + m.end()) for m in _NUMBER.finditer(block)]
+
+
+_NUMBER = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_NASTY_NUMBERS = [b"0", b"-1", b"-0", b"1e999", b"-1e999", b"1e308", b"1e-320", b"0.5",
+                  b"99999999", b"null", b"true", b'"x"', b"[]", b"{}", b"NaN"]  # fmt: skip
+
+
+@pytest.mark.parametrize("base", ["mroi-json", "plain-multistrip"])
+@FUZZ
+@given(data=st.data())
+def test_roi_group_numbers_edited(base, data):
+    """Sizes, centres, resolutions and transforms of the ROIs made impossible: our error."""
+    raw, _ = BASES[base]
+    numbers = _roi_numbers(raw)
+    buf = bytearray(raw)
+    for start, end in data.draw(st.lists(st.sampled_from(numbers), min_size=1, max_size=4)):
+        fits = [t for t in _NASTY_NUMBERS if len(t) <= end - start]
+        token = data.draw(st.sampled_from(fits))
+        buf[start:end] = token.ljust(end - start)
+    _exercise(bytes(buf), f"{base} RoiGroups numbers edited")
 
 
 @pytest.mark.parametrize("base", ["plain-multistrip", "mroi-json"])

@@ -55,3 +55,38 @@ def test_si2021_matches_the_catalog():
     assert scan.frame_numbers().tolist() == [1]
     assert scan.frame_timestamps().tolist() == [0.0]
     assert scan.frame_description(0)["epoch"] == [2021, 11, 5, 9, 50, 13.56]
+
+
+FASTZ = REAL_DATA / "fastz_2ch_flyback_10files"
+
+
+def fastz_files():
+    return sorted(FASTZ.glob("*.tif"))
+
+
+def test_fastz_series_with_saved_flyback_matches_the_catalog():
+    """10 files, 9 slices plus 7 flyback frames per volume on disk, channels 1 and 2."""
+    files = fastz_files()
+    assert len(files) == 10
+    scan = read_scan(files[4])  # the API reads the files it is given: 10 volumes here
+    assert (scan.num_files, scan.num_frames) == (1, 10)
+    scan = read_scan(files)
+    assert (scan.num_fields, scan.num_frames, scan.num_channels) == (9, 100, 2)
+    assert scan.scanning_depths == [92.0, 94.0, 96.0, 98.0, 100.0, 102.0, 104.0, 106.0, 108.0]
+    assert scan.fps == pytest.approx(32.7454)
+    assert scan.timestamp_fps == pytest.approx(32.7454, rel=1e-3)  # header and pages agree
+    pages = np.concatenate([tifffile.imread(f, key=slice(None)) for f in files])
+    data = scan[:]  # (fields, y, x, channels, frames)
+    for z in range(9):
+        for t in (0, 9, 10, 57, 99):  # across file boundaries
+            for c in range(2):
+                np.testing.assert_array_equal(data[z, :, :, c, t], pages[(t * 16 + z) * 2 + c])
+    stamps = []
+    for f in files:
+        with tifffile.TiffFile(f) as tif:
+            stamps += [
+                float(page.description.split("frameTimestamps_sec = ")[1].split()[0])
+                for page in tif.pages[::2]
+            ]
+    np.testing.assert_allclose(scan.frame_timestamps(3), stamps[3::16], atol=1e-9)
+    assert scan.frame_numbers(0).tolist() == list(range(1, 1601, 16))

@@ -267,7 +267,7 @@ def test_descriptions(scan: WrittenScan) -> None:
             assert text.splitlines()[0] == f"frameNumbers = {g // nch + 1}"
             assert text.splitlines()[-1] == "I2CData = {}"
         assert values["frameNumbers"] == g // nch + 1
-        expected_t = (values["frameNumbers"] - 1) / spec.frame_rate
+        expected_t = (values["frameNumbers"] - 1) * spec.average_factor / spec.frame_rate
         assert values["frameTimestamps_sec"] == pytest.approx(expected_t, abs=1e-9)
         assert values["nextFileMarkerTimestamps_sec"] == -1
         assert values["endOfAcquisitionMode"] == int(g // nch == (scan.num_pages - 1) // nch)

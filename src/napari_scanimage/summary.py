@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from napari_scanimage._text import number_ranges
+
 if TYPE_CHECKING:
     from napari_scanimage.scan.scan import Scan
 
@@ -21,6 +23,8 @@ def summarize(scan: Scan) -> dict[str, Any]:
         "files": scan.filenames,
         "num_frames": scan.num_frames,
         "fps": scan.fps if math.isfinite(scan.fps) else None,
+        # the pages' own rate (frameTimestamps_sec), None where they don't say
+        "timestamp_fps": scan.timestamp_fps if math.isfinite(scan.timestamp_fps) else None,
         "channels": list(scan.channels),
         "multi_roi": scan.is_multiROI,
         "bidirectional": scan.is_bidirectional,
@@ -48,6 +52,8 @@ def format_summary(info: dict[str, Any]) -> str:
     """Human-readable text of :func:`summarize`'s result."""
     files = info["files"]
     fps = "unknown" if info["fps"] is None else f"{info['fps']:.4g} Hz"
+    if info.get("timestamp_fps") is not None:
+        fps += f" (header; {info['timestamp_fps']:.4g} Hz by the pages' timestamps)"
     modern = info.get("generation", "2016+") == "2016+" and info["tiff_format_version"]
     kind = (
         f"TIFF format {info['tiff_format_version']}"
@@ -59,7 +65,7 @@ def format_summary(info: dict[str, Any]) -> str:
         f"{len(files)} file{'s' if len(files) != 1 else ''}: {files[0]}"
         + (f" ... {files[-1]}" if len(files) > 1 else ""),
         f"frames: {info['num_frames']} at {fps}; channels: "
-        f"{', '.join(str(c) for c in info['channels'])}; dtype {info['dtype']}",
+        f"{number_ranges(info['channels'])}; dtype {info['dtype']}",
         f"multi-ROI: {'yes' if info['multi_roi'] else 'no'}; "
         f"bidirectional: {'yes' if info['bidirectional'] else 'no'}; zoom: {info['zoom']}",
         f"fields: {len(info['fields'])}",
@@ -95,8 +101,7 @@ def format_short_summary(info: dict[str, Any]) -> str:
     return "\n".join(
         [
             f"ScanImage {info['version']} · {name}{more}",
-            f"{info['num_frames']} frames{fps} · channels "
-            f"{', '.join(str(c) for c in info['channels'])}",
+            f"{info['num_frames']} frames{fps} · channels {number_ranges(info['channels'])}",
             f"{len(info['fields'])} fields at {depths} depth{'s' if depths != 1 else ''} · "
             + " · ".join(t for t in traits if t),
         ]

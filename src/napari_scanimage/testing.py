@@ -6,6 +6,24 @@ byte 32 and the RoiGroups JSON after it, then one IFD per page holding 18 sorted
 space-padded fixed-size description slot and the pixel strips. Every page's Software/Artist
 tags point at the shared FrameData/RoiGroups text.
 
+The knobs mirror what real rigs write (``scanimage-format.md`` §9), not what a reader
+might assume; each names the real recording it copies:
+
+* ``channels=tuple(range(1, 15))`` with ``channels_available=14`` and
+  ``channel_table_size=64``: a ScanImage 2023.1.0 light-beads (LBM) header, which saves
+  14 channels (one per depth; LBM rigs save up to 30), lists 64 channel names, LUTs and
+  ADC resolutions, and only 2 rows of channel offsets and input ranges.
+* ``page_width=224`` for ROIs of 220 pixels, ``stale_num_slices=81``: the same LBM file,
+  whose pages (``pixelsPerLine 224``) are wider than its two 220 x 550 ROIs (1116 rows
+  with 16 fly-to lines), and whose disabled stack still says ``numSlices = 81``.
+* ``stack='slow', volumes=3``: a ScanImage 2023.0 slow stack repeated three times
+  (``numVolumes = actualNumVolumes = 3``, ``acquisitionNumbers`` 1..6, one per slice
+  of each volume).
+* ``stack='fast', flyback_frames=7`` with ``frames_per_file``: the real 10-file 2021.0
+  fast-Z series with its discarded flyback frames still on disk.
+* ``timestamp_rate``: a real 2021.0 fast-Z file whose pages' ``frameTimestamps_sec``
+  advance far faster than its header's ``scanVolumeRate`` says.
+
 :func:`write_scan` returns a :class:`WrittenScan` whose :class:`TruthField` arrays
 hold exactly what a correct reader must return for every (depth, ROI) field.
 """
@@ -78,6 +96,9 @@ class ScanSpec:
         ``SI.hChannels.channelSave``; pages are channel-interleaved.
     num_frames : int
         Volumes ('fast'), frames ('none') or averaged frames per slice ('slow').
+    volumes : int
+        Repeats of a slow stack (``hStackManager.numVolumes``); a field's frames are
+        then ``volumes * num_frames``, volume-major.
     stack : {'none', 'fast', 'slow'}
         Stack type; ``zs`` are its depths (exactly one for 'none').
     flyback_frames : int
@@ -94,6 +115,18 @@ class ScanSpec:
         ``round(flyto_time / line_period)`` fly-to lines between ROIs.
     dtype : str
         Integer pixel type (``SI.hScan2D.channelsDataType``), at most 32 bits.
+    channels_available, channel_table_size : int or None
+        ``hChannels.channelsAvailable`` (None: at least 4, as on older DAQs) and the
+        length of the per-channel tables (names, LUTs, ADC resolutions; None: as many
+        as available).  A table size also writes vDAQ's 2-row offsets and ranges.
+    page_width : int or None
+        Page width (``pixelsPerLine``) of an mROI scan when wider than the widest
+        ROI, which then fills the left columns; None: the widest ROI.
+    stale_num_slices : int or None
+        ``hStackManager.numSlices`` written while no stack is enabled.
+    timestamp_rate : float or None
+        Planes per second in the pages' ``frameTimestamps_sec``; None: the header's
+        frame rate.
     description_slot : int
         Characters reserved for each page description (+1 NUL).
     strips_per_page : int
@@ -126,6 +159,7 @@ class ScanSpec:
     mroi: bool | None = None
     channels: tuple[int, ...] = (1,)
     num_frames: int = 4
+    volumes: int = 1
     stack: Literal["none", "fast", "slow"] = "none"
     zs: tuple[float, ...] = (0.0,)
     flyback_frames: int = 0
@@ -147,6 +181,16 @@ class ScanSpec:
     content: Literal["random", "cells", "tissue"] = "random"
     scan_phase: float = 0.0
     edge_columns: int = 0
+    channels_available: int | None = None
+    channel_table_size: int | None = None
+    page_width: int | None = None
+    stale_num_slices: int | None = None
+    timestamp_rate: float | None = None
+
+    @property
+    def frames(self) -> int:
+        """Frames of every field: all volumes' frames for a repeated slow stack."""
+        return self.num_frames * (self.volumes if self.stack == "slow" else 1)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -303,14 +347,20 @@ def _plan(spec: ScanSpec) -> _Plan:
     _require(len(set(spec.channels)) == nch > 0, "channels must be unique")
     _require(min(spec.channels) >= 1, "channels must be >= 1")
     _require(nz == 1 if spec.stack == "none" else nz >= 1, "bad number of zs")
-    counts = (spec.num_frames, spec.average_factor, spec.strips_per_page)
-    _require(min(counts) >= 1, "num_frames/average_factor/strips_per_page must be >= 1")
+    counts = (spec.num_frames, spec.average_factor, spec.strips_per_page, spec.volumes)
+    _require(min(counts) >= 1, "num_frames/average_factor/strips_per_page/volumes must be >= 1")
+    _require(spec.volumes == 1 or spec.stack == "slow", "volumes repeat a slow stack")
+    available = spec.channels_available or max(4, *spec.channels)
+    _require(available >= max(spec.channels), "channels_available < a saved channel")
+    _require((spec.channel_table_size or available) >= available, "channel table too short")
     flyback_ok = spec.flyback_frames >= 0 and (spec.stack == "fast" or not spec.flyback_frames)
     _require(flyback_ok, "flyback_frames need a fast stack")
     _require(spec.stack != "fast" or spec.average_factor == 1, "fast stack averaging")
     _require((spec.frames_per_file or 1) >= 1, "frames_per_file must be >= 1")
     _require(dtype.kind in "iu" and dtype.itemsize <= 4, "dtype: integer <= 32 bits")
     mroi = len(spec.rois) > 1 if spec.mroi is None else spec.mroi
+    _require(spec.page_width is None or mroi, "page_width pads the pages of mROI scans")
+    page_width = max(spec.page_width or 0, *(r.pixels_xy[0] for r in spec.rois))
     tiff_format = spec.tiff_format or (3 if int(str(spec.version)[:4]) < 2019 else 4)
     _require(tiff_format in (3, 4), "tiff_format must be 3 or 4")
     # ScanImage's getMroiDataFromTiff: round(flytoTimePerScanfield / linePeriod), with
@@ -330,8 +380,8 @@ def _plan(spec: ScanSpec) -> _Plan:
         heights.append(y - flyto)
     fast_ppv = nz + spec.flyback_frames
     ppv = {"none": 1, "fast": fast_ppv, "slow": nz * spec.num_frames}[spec.stack]
-    truth_planes = ppv if spec.stack == "slow" else spec.num_frames * ppv
-    cycle = spec.num_frames if spec.stack == "slow" else ppv
+    truth_planes = ppv * spec.volumes if spec.stack == "slow" else spec.num_frames * ppv
+    cycle = ppv
     _require(0 <= spec.extra_pages < cycle * nch, "extra_pages must be < one volume")
     num_pages = truth_planes * nch + spec.extra_pages
     first_file = min(num_pages, (spec.frames_per_file or num_pages) * nch)
@@ -344,7 +394,7 @@ def _plan(spec: ScanSpec) -> _Plan:
         depth_rois=tuple(depth_rois),
         depth_y0=tuple(depth_y0),
         page_height=max(heights),
-        page_width=max(r.pixels_xy[0] for r in spec.rois),
+        page_width=page_width,
         pages_per_volume=ppv,
         truth_planes=truth_planes,
         num_pages=num_pages,
@@ -368,12 +418,13 @@ def _frame_data(spec: ScanSpec, plan: _Plan) -> dict[str, object]:
     fov = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
     um = spec.objective_resolution
     raw_per_slice = 1 if fast else spec.num_frames * spec.average_factor
-    volumes, slices = (spec.num_frames if fast else 1), (nz if stacked else 1)
+    volumes, slices = (spec.num_frames if fast else spec.volumes), (nz if stacked else 1)
     zs = list(spec.zs[:slices])
     steps = np.diff(zs)
     step = float(steps[0]) if steps.size else 1.0
     minor = spec.version_minor
-    n_avail = max(4, *chans)
+    n_avail = spec.channels_available or max(4, *chans)
+    table = spec.channel_table_size or n_avail
     put("", LINE_FORMAT_VERSION=1, TIFF_FORMAT_VERSION=plan.tiff_format)
     put("", VERSION_MAJOR=spec.version)
     put("", VERSION_MINOR=str(minor) if isinstance(spec.version, str) else minor)
@@ -383,7 +434,11 @@ def _frame_data(spec: ScanSpec, plan: _Plan) -> dict[str, object]:
     put("hChannels", channelSave=chans[0] if len(chans) == 1 else _Col(chans))
     put("hChannels", channelsActive=chans[0] if len(chans) == 1 else list(chans))
     put("hChannels", channelsAvailable=n_avail, loggingEnable=True)
-    put("hChannels", channelName=_Cell(f"Channel {i + 1}" for i in range(n_avail)))
+    put("hChannels", channelName=_Cell(f"Channel {i + 1}" for i in range(table)))
+    if spec.channel_table_size:  # vDAQ: long tables, but offsets and ranges for 2 rows
+        put("hChannels", channelAdcResolution=_Cell(16 for _ in range(table)))
+        put("hChannels", channelLUT=_Cell([0, 100] for _ in range(table)))
+        put("hChannels", channelOffset=_Col((0, 0)), channelInputRange=[[-1, 1], [-1, 1]])
     put("hFastZ", enable=fast, hasFastZ=True, flybackTime=0.014, waveformType="sawtooth")
     put("hFastZ", discardFlybackFrames=flyback > 0, numDiscardFlybackFrames=flyback)
     put("hRoiManager", imagingFovDeg=fov)
@@ -391,7 +446,7 @@ def _frame_data(spec: ScanSpec, plan: _Plan) -> dict[str, object]:
     put("hRoiManager", linePeriod=float(spec.line_period), mroiEnable=plan.mroi)
     # mROI: like real files, these hold the (stale) default-ROI size, not the page size
     put("hRoiManager", linesPerFrame=rois[0].pixels_xy[1])
-    put("hRoiManager", pixelsPerLine=rois[0].pixels_xy[0])
+    put("hRoiManager", pixelsPerLine=spec.page_width or rois[0].pixels_xy[0])
     put("hRoiManager", scanFrameRate=float(spec.frame_rate))
     put("hRoiManager", scanFramePeriod=1.0 / spec.frame_rate)
     rate = spec.frame_rate / (plan.pages_per_volume if fast else 1)
@@ -405,7 +460,8 @@ def _frame_data(spec: ScanSpec, plan: _Plan) -> dict[str, object]:
     put("hScan2D", logFramesPerFileLock=False, scanMode=spec.scan_mode)
     put("hScan2D", hasResonantMirror=spec.scan_mode == "resonant")
     put("hScan2D", scannerFrequency=1 / ((1 + spec.bidirectional) * spec.line_period))
-    put("hStackManager", framesPerSlice=raw_per_slice, numSlices=slices)
+    stale = spec.stale_num_slices if not stacked else None
+    put("hStackManager", framesPerSlice=raw_per_slice, numSlices=stale or slices)
     put("hStackManager", stackZStepSize=step, stackReturnHome=True)
     if v4:
         # 2020+ (StackManager.replicateZsForMultipleFramesPerSlice): slow-stack zs
@@ -529,7 +585,10 @@ def _description(spec: ScanSpec, plane: int, last_plane: int) -> str:
         "frameNumbers": plane + 1,
         "acquisitionNumbers": acq + 1,
         "frameNumberAcquisition": in_acq + 1,
-        "frameTimestamps_sec": plane / spec.frame_rate,
+        # averaged pages are stamped with their raw frames' times
+        "frameTimestamps_sec": plane
+        * spec.average_factor
+        / (spec.timestamp_rate or spec.frame_rate),
         "acqTriggerTimestamps_sec": (plane - in_acq) / spec.frame_rate + _ACQ_TRIGGER,
         "nextFileMarkerTimestamps_sec": -1.0,
         "endOfAcquisition": int(end_acq),
@@ -641,9 +700,9 @@ class _Tissue:
         pixel = min(r.size_xy[0] / r.pixels_xy[0] for r in spec.rois)
         count = max(5, int((x1 - x0) * (y1 - y0) / (20 * pixel) ** 2))
         centres = np.column_stack([rng.uniform(x0, x1, count), rng.uniform(y0, y1, count)])
-        spikes = rng.random((spec.num_frames, count)) < 0.08
-        activity = np.zeros((spec.num_frames, count))
-        for t in range(spec.num_frames):
+        spikes = rng.random((spec.frames, count)) < 0.08
+        activity = np.zeros((spec.frames, count))
+        for t in range(spec.frames):
             activity[t] = (activity[t - 1] * 0.7 if t else 0) + spikes[t]
         return cls(centres, rng.uniform(2.0, 4.5, count) * pixel, activity, rng, channels)
 
@@ -745,7 +804,7 @@ def write_scan(
         for i, y0 in zip(indices, y0s, strict=True):
             roi = spec.rois[i]
             width, height = roi.pixels_xy
-            frames = spec.num_frames if keep_truth else 0
+            frames = spec.frames if keep_truth else 0
             if spec.content == "tissue":
                 data = tissues[d].render(roi, frames, dtype)
             elif spec.content == "cells":
@@ -793,7 +852,9 @@ def write_scan(
         out = randint((plan.page_height, plan.page_width))
         if plane < plan.truth_planes and keep_truth:
             if spec.stack == "slow":
-                depth, frame = divmod(plane, spec.num_frames)
+                volume, rest = divmod(plane, plan.pages_per_volume)
+                depth, frame = divmod(rest, spec.num_frames)
+                frame += volume * spec.num_frames
             else:
                 frame, depth = divmod(plane, plan.pages_per_volume)
             for f in fields:

@@ -61,6 +61,9 @@ class LegacySpec:
         Depths; one for ``stack='none'``, evenly spaced for stacks.
     stack : {'none', 'slow', 'fast'}
         Motor stack (frames within a slice consecutive) or fast-Z volumes.
+    volumes : int
+        Repeats of a slow stack, one after the other in the file.  No header of
+        these generations records it: only the page count shows it.
     average_factor : int
         Raw frames averaged into each page.
     height, width, rows_per_strip : int
@@ -89,6 +92,7 @@ class LegacySpec:
     num_frames: int = 3
     zs: tuple[float, ...] = (0.0,)
     stack: Literal["none", "slow", "fast"] = "none"
+    volumes: int = 1
     average_factor: int = 1
     height: int = 16
     width: int = 24
@@ -115,7 +119,8 @@ class LegacyTruth:
     pages : numpy.ndarray
         ``(pages, height, width)``: every page as tifffile must read it.
     data : numpy.ndarray
-        ``(depths, frames, channels, height, width)``: the fields' pixels.
+        ``(depths, frames, channels, height, width)``: the fields' pixels (a repeated
+        slow stack's frames volume-major).
     fps : float
         Frames (volumes for fast-Z) per second of one field.
     pixel_size_um : tuple of float
@@ -309,13 +314,20 @@ def write_legacy_scan(
     _require(spec.stack != "none" or nz == 1, "stack='none' takes one z")
     _require(spec.stack != "fast" or spec.generation != "3.x", "ScanImage 3.x has no fast-Z")
     _require(spec.stack != "fast" or spec.average_factor == 1, "no averaging with fast-Z")
-    _require(min(spec.num_frames, spec.average_factor, nch) >= 1, "counts must be >= 1")
+    _require(min(spec.num_frames, spec.average_factor, nch, spec.volumes) >= 1, "counts >= 1")
+    _require(spec.volumes == 1 or spec.stack == "slow", "volumes repeat a slow stack")
     rng = np.random.default_rng(spec.seed)
     info = np.iinfo(spec.dtype)
-    shape = (nz, spec.num_frames, nch, spec.height, spec.width)
+    frames = spec.num_frames * spec.volumes
+    shape = (nz, frames, nch, spec.height, spec.width)
     data = rng.integers(int(info.min), int(info.max), shape, endpoint=True).astype(spec.dtype)
-    if spec.stack == "slow":  # channel -> frame -> slice
-        order = [(z, t) for z in range(nz) for t in range(spec.num_frames)]
+    if spec.stack == "slow":  # channel -> frame -> slice -> volume
+        order = [
+            (z, v * spec.num_frames + t)
+            for v in range(spec.volumes)
+            for z in range(nz)
+            for t in range(spec.num_frames)
+        ]
     else:  # channel -> plane -> frame/volume
         order = [(z, t) for t in range(spec.num_frames) for z in range(nz)]
     pages = np.stack([data[z, t, c] for z, t in order for c in range(nch)])
@@ -345,7 +357,7 @@ def write_legacy_scan(
     else:
         pixel = (math.nan, math.nan)
     if spec.generation == "3.x":
-        stamps = np.full(spec.num_frames, math.nan)
+        stamps = np.full(frames, math.nan)
     else:
         first_plane = [i for i, (z, _) in enumerate(order) if z == 0]
         planes = [spec.first_frame + p for p in first_plane]

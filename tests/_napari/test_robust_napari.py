@@ -42,7 +42,7 @@ def test_dropped_frames_are_a_warning_notification(write, notes):
     layers = read_scanimage(str(written.paths[0]))
     assert layers[0][0].shape[0] == 2
     assert [s for s, _ in notes] == ["warning"]
-    assert "dropped its 1 pages" in notes[0][1]
+    assert "volume 3 has 1 of 2 planes; dropped its 1 page" in notes[0][1]
 
 
 def test_a_list_of_two_acquisitions_gives_two_sets_of_layers(write, notes):

@@ -112,7 +112,8 @@ def test_incomplete_last_volume_is_dropped_with_a_warning(write):
         frames_per_file=5, extra_pages=5,
     )  # fmt: skip
     written = write(spec)
-    with pytest.warns(ScanImageWarning, match=r"incomplete volume; dropped its 5 pages"):
+    cut = r"volume 5 has 2 of 3 planes, and 1 of 2 channels of plane 3; dropped its 5 pages"
+    with pytest.warns(ScanImageWarning, match=rf"incomplete volume: {cut}"):
         scan = read_scan(written.paths)
     assert scan.num_frames == 4
     assert scan.dropped_pages == 5

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from napari_scanimage.lazy.arrays import FieldArray, MosaicArray
-from napari_scanimage.scan.display import channel_color, contrast_range
+from napari_scanimage.scan.display import channel_color, contrast_range, shown_at_first
 from napari_scanimage.scan.files import acquisition_stem
 from napari_scanimage.scan.frame_info import spread_frames
 from napari_scanimage.scan.mosaic import Mosaic
@@ -213,6 +213,7 @@ def layer_data(
                 "name": layer_name(scan, group, channel),
                 "colormap": channel_colormap(scan, channel),
                 "blending": "additive",
+                "visible": shown_at_first(channel, scan.num_channels),
                 "multiscale": False,
                 "rgb": False,
                 "metadata": layer_metadata(scan, group, channel),

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["MAX_TRIM", "DisplayPanel"]
 
 MAX_TRIM = 4096
+LIST_ROWS = 6
+"""Rows a field or channel list shows before it scrolls (LBM scans save up to 30 channels)."""
 
 
 class DisplayPanel(Container):
@@ -35,6 +37,9 @@ class DisplayPanel(Container):
             side: SpinBox(label=f"Trim {side}", min=0, max=MAX_TRIM, value=0)
             for side in ("left", "right", "top", "bottom")
         }
+        for choice in (self.fields, self.channels):
+            row = choice.native.fontMetrics().height() + 2
+            choice.native.setMaximumHeight(LIST_ROWS * row + 2 * choice.native.frameWidth())
         self.extend([self.fields, self.channels, self.join, *self.trims.values()])
         for widget in (self.fields, self.channels, self.join, *self.trims.values()):
             widget.changed.connect(host.apply_options)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from napari_scanimage.export.plan import ImagePlan
 
-from napari_scanimage.scan.display import channel_color
+from napari_scanimage.scan.display import channel_color, shown_at_first
 
 __all__ = ["NGFF_VERSION", "image_attrs", "ome_attrs", "placement"]
 
@@ -96,13 +96,13 @@ def image_attrs(
         {
             "label": f"{name} · ch {number}",
             "color": channel_color(number)[1],  # the live layers' colour
-            "active": True,
+            "active": shown_at_first(position, len(channel_numbers)),
             "coefficient": 1.0,
             "family": "linear",
             "inverted": False,
             "window": dict(window),
         }
-        for number, window in zip(channel_numbers, windows, strict=True)
+        for position, (number, window) in enumerate(zip(channel_numbers, windows, strict=True))
     ]
     omero: dict[str, Any] = {
         "name": name,

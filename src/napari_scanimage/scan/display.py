@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CHANNEL_COLORS", "CONTRAST_PERCENTILES", "channel_color", "contrast_range"]
+__all__ = [
+    "CHANNEL_COLORS",
+    "CONTRAST_PERCENTILES",
+    "channel_color",
+    "contrast_range",
+    "shown_at_first",
+]
 
 CHANNEL_COLORS = (
     ("green", "00FF00"),
@@ -22,6 +28,9 @@ CHANNEL_COLORS = (
 
 CONTRAST_PERCENTILES = (0.5, 99.8)
 
+COLOURED_CHANNELS = len(CHANNEL_COLORS) - 1
+"""Channels that get a colour of their own; beyond them every channel is gray."""
+
 
 def channel_color(number: int) -> tuple[str, str]:
     """(name, hex) of ScanImage channel ``number`` (1-based).
@@ -32,6 +41,22 @@ def channel_color(number: int) -> tuple[str, str]:
     (('magenta', 'FF00FF'), ('gray', 'FFFFFF'))
     """
     return CHANNEL_COLORS[min(max(number, 1), len(CHANNEL_COLORS)) - 1]
+
+
+def shown_at_first(position: int, count: int) -> bool:
+    """Whether the channel at ``position`` of ``count`` is visible when a scan opens.
+
+    Up to four channels each have a colour and are blended together.  Light-beads
+    (LBM) rigs save 14 to 30 channels, one per depth; summed in gray they would
+    show nothing, so only the first is visible and the others wait in the layer
+    list (the OME-Zarr ``omero`` channels are marked ``active`` the same way).
+
+    Examples
+    --------
+    >>> [shown_at_first(i, 2) for i in range(2)], [shown_at_first(i, 14) for i in (0, 1)]
+    ([True, True], [True, False])
+    """
+    return count <= COLOURED_CHANNELS or position == 0
 
 
 def contrast_range(values: np.ndarray) -> tuple[float, float]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-from napari_scanimage.errors import FieldSizeMismatchError, ScanImageError
+from napari_scanimage.errors import FieldSizeMismatchError, ScanImageError, ScanImageFileError
 
 __all__ = ["Field", "RoiPlacement", "Trim", "common_size", "rois_at_depth"]
 
@@ -201,9 +201,17 @@ def _interpolate(a: dict[str, Any], b: dict[str, Any], t: float) -> dict[str, An
 
 
 def rois_at_depth(
-    rois: list[dict[str, Any]], z: float, depth_index: int, um_per_degree: float
+    rois: list[dict[str, Any]],
+    z: float,
+    depth_index: int,
+    um_per_degree: float,
+    path: str | None = None,
 ) -> list[RoiPlacement]:
-    """The enabled ROIs imaged at ``z``, in page order, with ``y0`` still 0."""
+    """The enabled ROIs imaged at ``z``, in page order, with ``y0`` still 0.
+
+    Impossible geometry (a resolution below one pixel, a size that is not a
+    positive number) raises ``ScanImageFileError`` naming ``path`` and the ROI.
+    """
     placed = []
     for roi_id, roi in enumerate(rois):
         if not roi.get("enable", 1):
@@ -211,9 +219,15 @@ def rois_at_depth(
         sf = _scanfield_at(roi, z)
         if sf is None or not sf.get("enable", 1):
             continue
-        width, height = (int(v) for v in sf["pixelResolutionXY"][:2])
-        cx, cy = (float(v) for v in sf.get("centerXY", [0.0, 0.0])[:2])
-        sx, sy = (float(v) for v in sf.get("sizeXY", [width, height])[:2])
+        name = f"imaging ROI {roi_id + 1} ({roi.get('name') or 'unnamed'!r})"
+        width, height = (int(v) for v in _pair(sf, "pixelResolutionXY", None, 1.0, path, name))
+        cx, cy = _pair(sf, "centerXY", [0.0, 0.0], -math.inf, path, name)
+        sx, sy = _pair(sf, "sizeXY", [width, height], math.ulp(0.0), path, name)
+        corner = ((cy - sy / 2) * um_per_degree, (cx - sx / 2) * um_per_degree)
+        if math.isfinite(um_per_degree) and not all(map(math.isfinite, corner)):
+            where = f"centerXY [{cx:g}, {cy:g}], sizeXY [{sx:g}, {sy:g}]"
+            msg = f"{name} lies beyond any field of view ({where})"
+            raise ScanImageFileError(path, msg)
         placed.append(
             RoiPlacement(
                 roi_id=roi_id,
@@ -222,8 +236,27 @@ def rois_at_depth(
                 y0=0,
                 height=height,
                 width=width,
-                top_left_um=((cy - sy / 2) * um_per_degree, (cx - sx / 2) * um_per_degree),
+                top_left_um=corner,
                 pixel_size_um=(sy * um_per_degree / height, sx * um_per_degree / width),
             )
         )
     return placed
+
+
+def _pair(
+    scanfield: dict[str, Any],
+    key: str,
+    default: list[float] | None,
+    minimum: float,
+    path: str | None,
+    roi: str,
+) -> tuple[float, float]:
+    """A scanfield's ``[x, y]`` value, both finite and >= ``minimum``, or our error."""
+    value = scanfield.get(key, default)
+    pair = value[:2] if isinstance(value, list) and len(value) >= 2 else []
+    numbers = [v for v in pair if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) != 2 or not all(math.isfinite(v) and v >= minimum for v in numbers):
+        kind = "numbers" if minimum == -math.inf else "positive numbers"
+        msg = f"{roi} has {key} = {value!r}; expected two finite {kind}"
+        raise ScanImageFileError(path, msg)
+    return float(numbers[0]), float(numbers[1])

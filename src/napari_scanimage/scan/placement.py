@@ -86,7 +86,11 @@ def _plain_field(
     """The whole page as one ROI, placed by its scanfield or the imaging FOV."""
     um_per_degree = header.number("SI.objectiveResolution")
     rois = imaging_rois(header)
-    found = rois_at_depth(rois[:1], 0.0, depth_index, um_per_degree) if len(rois) == 1 else []
+    found = (
+        rois_at_depth(rois[:1], 0.0, depth_index, um_per_degree, header.path)
+        if len(rois) == 1
+        else []
+    )
     if found and math.isfinite(um_per_degree):
         roi = found[0]
         h_um = roi.pixel_size_um[0] * roi.height
@@ -137,7 +141,8 @@ def place_fields(
                 raise UnsupportedVersionError(header.path, msg)
             roi_dicts = imaging_rois(header)
             per_depth = [
-                rois_at_depth(roi_dicts, z, d, um_per_degree) for d, z in enumerate(layout.depths)
+                rois_at_depth(roi_dicts, z, d, um_per_degree, header.path)
+                for d, z in enumerate(layout.depths)
             ]
             if not any(per_depth):
                 raise UnsupportedVersionError(header.path, "no enabled imaging ROI at any depth")

@@ -6,12 +6,14 @@ stack).  A header that lost its ``SI.hChannels`` keys, or a file re-saved by
 another tool, can disagree with them; reading by the header would then mix
 channels into frames without a word.  Where a few descriptions settle the
 layout, we follow the pages and warn which header value was wrong; where they
-contradict themselves, we raise.  A handful of small reads, whatever the length.
+contradict themselves, we raise.  A handful of small reads, whatever the length
+and however many channels: light-beads (LBM) rigs save 14 to 30 channels, one
+per depth, so nothing here assumes ScanImage's old four.
 """
 
 from __future__ import annotations
 
-import itertools
+import math
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -26,10 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ["reconcile"]
 
-_MAX_CHANNELS = 4  # ScanImage acquires at most four channels
-_SAMPLE_PAGES = 2 * _MAX_CHANNELS + 1  # two whole frames of four channels
 _CHANNEL_KEY = "SI.hChannels.channelSave"
 _SLICE_KEY = "SI.hStackManager.framesPerSlice"
+_VOLUME_KEY = "SI.hStackManager.actualNumVolumes"
 
 
 def reconcile(
@@ -45,7 +46,8 @@ def reconcile(
     header value that was wrong; ``HeaderMismatchError`` names ``path``.
     """
     fixes: dict[str, Any] = {}
-    per_frame = _pages_per_frame(num_pages, layout.num_channels, description, path)
+    most = max(layout.num_channels, _available_channels(header))
+    per_frame = _pages_per_frame(num_pages, layout.num_channels, most, description, path)
     if per_frame is not None and per_frame != layout.num_channels:
         channels = _renumber(layout.channels, per_frame)
         said = (
@@ -72,39 +74,90 @@ def reconcile(
                 stacklevel=4,
             )
             fixes["frames_per_slice"] = per_slice
+        per_slice = fixes.get("frames_per_slice", layout.frames_per_slice)
+        held = num_pages // (per_slice * nch * layout.planes_per_volume)
+        if layout.volumes is not None and held > layout.volumes:
+            warnings.warn(
+                f"{path}: {_VOLUME_KEY} gives {layout.volumes} volume(s) of the slow stack, "
+                f"but the pages hold {held} complete volumes: reading all {held}",
+                ScanImageWarning,
+                stacklevel=4,
+            )
     return fixes
 
 
+def _available_channels(header: ScanImageHeader) -> int:
+    """Channels the rig could save (``channelsAvailable``; four on older DAQs)."""
+    value = header.number("SI.hChannels.channelsAvailable")
+    return int(value) if math.isfinite(value) and 1 <= value <= 1024 else 4
+
+
 def _pages_per_frame(
-    num_pages: int, said: int, description: Callable[[int], str], path: str
+    num_pages: int, said: int, most: int, description: Callable[[int], str], path: str
 ) -> int | None:
-    """Pages sharing each frame number at the start of the recording, or None if unknown."""
-    sample = min(num_pages, _SAMPLE_PAGES)
-    found = [read_number(description(p), "frameNumbers") for p in range(sample)]
-    numbers = [n for n in found if n is not None]
-    if sample == 0 or len(numbers) < sample:
+    """Pages sharing each frame number at the start of the recording, or None if unknown.
+
+    Checks that the first two frames hold ``said`` pages each: five descriptions
+    (first, last of frame 1, first and last of frame 2, first of frame 3) settle it
+    for any channel count, since frame numbers never decrease.  Only when they
+    disagree is the first frame's length searched for (a bisection).  A file
+    whose pages all share one frame number is one frame of channels only up to
+    ``most`` pages (the channels the rig has); beyond that it cannot be told.
+    """
+    if num_pages == 0:
         return None
-    runs: list[int] = []
-    for before, after in zip([None, *numbers], numbers, strict=False):
-        if after == before:
-            runs[-1] += 1
-        else:
-            runs.append(1)
-    shown = ", ".join(f"{n:g}" for n in numbers)
-    if len(runs) == 1:
-        if sample == num_pages and sample <= _MAX_CHANNELS:
-            # One frame: its pages are channels, but a cut file may lack some.
-            return None if sample <= said else sample
-        msg = f"the first {sample} pages all have frame number {numbers[0]:g}"
+
+    def number(page: int) -> float | None:
+        return read_number(description(page), "frameNumbers")
+
+    first = number(0)
+    if first is None:
+        return None
+    probes = [p for p in (said - 1, said, 2 * said - 1, 2 * said) if 0 < p < num_pages]
+    found = {p: number(p) for p in probes}
+    if any(v is None for v in found.values()):
+        return None  # descriptions without frame numbers further on: nothing to go by
+    if _frames_of(said, first, found):
+        return said
+    last = number(num_pages - 1)
+    if last == first:
+        # One frame number throughout: the pages are one frame's channels.
+        if num_pages <= said:
+            return None  # one frame, cut short: the frame count will say so
+        if num_pages <= most:
+            return num_pages
+        msg = f"all {num_pages} pages have frame number {first:g}"
         raise HeaderMismatchError(path, f"{msg}; cannot tell channels from frames")
-    first = runs[0]
-    steps = [b - a for a, b in itertools.pairwise(numbers)]
-    if any(r != first for r in runs[1:-1]) or runs[-1] > first or first > _MAX_CHANNELS:
+    if last is None or last < first:
+        shown = f"{first:g} on page 1, {last} on page {num_pages}"
+        raise HeaderMismatchError(path, f"frameNumbers go back ({shown})")
+    lo, hi = 0, num_pages - 1  # number(lo) == first != number(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if number(mid) == first:
+            lo = mid
+        else:
+            hi = mid
+    count = hi
+    probes = [p for p in (count - 1, count, 2 * count - 1, 2 * count) if 0 < p < num_pages]
+    found = {p: number(p) for p in probes}
+    if not _frames_of(count, first, found):
+        shown = ", ".join(f"page {p + 1}: {v}" for p, v in sorted({0: first, **found}.items()))
         msg = f"frameNumbers of the first pages ({shown}) do not repeat once per channel"
         raise HeaderMismatchError(path, msg)
-    if any(step < 0 for step in steps):
-        raise HeaderMismatchError(path, f"frameNumbers of the first pages go back ({shown})")
-    return first
+    return count
+
+
+def _frames_of(count: int, first: float, found: dict[int, float | None]) -> bool:
+    """Whether the sampled frame numbers fit frames of ``count`` pages from frame ``first``."""
+    second = found.get(count)
+    checks = [
+        found.get(count - 1, first) == first,
+        second is None or second > first,
+        second is None or found.get(2 * count - 1, second) == second,
+        second is None or (found.get(2 * count) or math.inf) > second,
+    ]
+    return all(checks)
 
 
 def _renumber(channels: tuple[int, ...], count: int) -> tuple[int, ...]:

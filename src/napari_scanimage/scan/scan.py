@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from napari_scanimage._text import plural
 from napari_scanimage.errors import (
     ScanImageError,
     ScanImageWarning,
@@ -35,6 +36,7 @@ from napari_scanimage.scan.phase import (
     shift_odd_rows,
 )
 from napari_scanimage.scan.placement import place_fields
+from napari_scanimage.scan.rates import rate_disagreement
 from napari_scanimage.scan.source import ScanSource
 from napari_scanimage.scan.summary_images import summary_images
 
@@ -101,12 +103,18 @@ def read_scan(
     )
     dropped = scan.dropped_pages
     if dropped:  # said once, when the files are opened, not by every with_options view
-        what = "volume" if scan.layout.planes_per_volume > 1 else "frame"
-        frames = dropped // scan.num_channels
+        cut = scan.layout.describe_cut(source.num_pages)
         warnings.warn(
-            f"{source.readers[-1].path}: the acquisition ends with an incomplete "
-            f"{what}; dropped its {dropped} pages"
-            + (f" ({frames} ScanImage frames)" if frames else ""),
+            f"{source.readers[-1].path}: the acquisition ends with {cut}; "
+            f"dropped its {plural(dropped, 'page')}",
+            ScanImageWarning,
+            stacklevel=2,
+        )
+    disagreement = scan.rate_disagreement()
+    if disagreement:
+        warnings.warn(
+            f"{source.readers[0].path}: {disagreement}; scan.fps keeps the header's "
+            f"{scan.fps:.4g}, scan.timestamp_fps is the pages' {scan.timestamp_fps:.4g}",
             ScanImageWarning,
             stacklevel=2,
         )
@@ -312,6 +320,21 @@ class Scan:
     def fps(self) -> float:
         """Frames per second of one field (the volume rate for fast-Z stacks)."""
         return self.layout.fps
+
+    @property
+    def timestamp_fps(self) -> float:
+        """Frames per second of one field as the pages' ``frameTimestamps_sec`` show it.
+
+        From the first two frames; NaN where the pages carry no timestamps or hold
+        fewer than two frames.  :attr:`fps` stays the header's value; where the two
+        differ by more than 10 %, opening the scan warns.
+        """
+        return self._source.timestamp_fps()
+
+    def rate_disagreement(self) -> str | None:
+        """How the header's rate and the pages' timestamps disagree, or None."""
+        volumes = self.layout.planes_per_volume > 1 and not self.layout.slow_stack
+        return rate_disagreement(self.fps, self.timestamp_fps, volumes=volumes)
 
     @property
     def is_multiROI(self) -> bool:  # noqa: N802 - scanreader's name

@@ -10,8 +10,10 @@ attribute, replaced whole).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
+import math
 import os
 import struct
 import threading
@@ -36,6 +38,7 @@ from napari_scanimage.format.legacy_index import index_pages, open_handle
 from napari_scanimage.format.page_reader import PageReader
 from napari_scanimage.scan.files import acquisition_files, natural_key, split_counters
 from napari_scanimage.scan.layout import AcquisitionLayout
+from napari_scanimage.scan.rates import timestamp_rate
 from napari_scanimage.scan.reconcile import reconcile
 
 __all__ = ["ScanSource"]
@@ -72,6 +75,7 @@ class ScanSource:
         self.layout_fixes: dict[str, Any] = layout_fixes or {}
         """Header values replaced by what the pages show (see ``scan.reconcile``)."""
         self._refreshing = threading.Lock()
+        self._timestamp_fps = (math.nan, -1)  # (rate, pages it was measured on)
 
     @property
     def readers(self) -> tuple[PageReader, ...]:
@@ -98,8 +102,12 @@ class ScanSource:
             total = sum(r.count for r in readers)
             layout = AcquisitionLayout.from_header(header, total)
             source = cls(header, tuple(readers), _starts(readers))
-            fixes = reconcile(header, layout, total, source.description, readers[0].path)
+            # reconciling and the rate check read some of the same few descriptions
+            described = functools.lru_cache(maxsize=64)(source.description)
+            fixes = reconcile(header, layout, total, described, readers[0].path)
             source.layout_fixes = fixes
+            rate = timestamp_rate(source.layout, total, described)
+            source._timestamp_fps = (rate, total)
             _check_frame_numbers(readers, len(fixes.get("channels", layout.channels)),
                                  layout.average_factor)  # fmt: skip
         except BaseException:
@@ -112,6 +120,17 @@ class ScanSource:
     def layout(self) -> AcquisitionLayout:
         """Page order from the header, corrected where the pages disagreed."""
         return AcquisitionLayout.from_header(self.header, self.num_pages, **self.layout_fixes)
+
+    def timestamp_fps(self) -> float:
+        """Frames per second of one field as the first pages' timestamps show; NaN if unknown.
+
+        Measured once, or again while too few frames were written to tell.
+        """
+        rate, pages = self._timestamp_fps
+        if math.isnan(rate) and pages != self.num_pages:
+            rate = timestamp_rate(self.layout, self.num_pages, self.description)
+            self._timestamp_fps = (rate, self.num_pages)
+        return rate
 
     @property
     def num_pages(self) -> int:
