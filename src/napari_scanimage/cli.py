@@ -10,7 +10,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from napari_scanimage.errors import ScanImageError
+from napari_scanimage._console import run_command
 from napari_scanimage.summary import format_summary, summarize
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ def _convert(args: argparse.Namespace) -> int:
         },
         compression=None if args.compression == "none" else args.compression,
         overwrite=args.overwrite,
+        quiet=args.quiet,
         ngff=args.ngff,
         chunk_frames=args.chunk_frames,
         shard_frames=args.shard_frames,
@@ -97,8 +98,7 @@ def _set_default_reader(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from tqdm import tqdm  # noqa: PLC0415
-
+    from napari_scanimage.export.progress import terminal_progress  # noqa: PLC0415
     from napari_scanimage.export.summary_files import write_summary_files  # noqa: PLC0415
     from napari_scanimage.scan.grouping import group_acquisitions  # noqa: PLC0415
     from napari_scanimage.scan.scan import read_scan  # noqa: PLC0415
@@ -113,19 +113,20 @@ def _summary(args: argparse.Namespace) -> int:
                 trim=args.trim,
                 fix_scan_phase=_phase_option(args.fix_scan_phase),
             ) as scan,
-            tqdm(desc=f"summary of {files[0]}", unit="frame", file=sys.stderr) as bar,
+            terminal_progress(f"summary of {files[0]}", unit="frame", quiet=args.quiet) as report,
         ):
-
-            def report(done: int, total: int, bar: tqdm[None] = bar) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
-
             paths = write_summary_files(
                 scan, args.out, kinds, chunk_frames=args.chunk_frames, progress=report
             )
         for path in paths:
             print(path)
     return 0
+
+
+def _quiet_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress (errors and warnings still print)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "--overwrite", action="store_true", help="replace an existing store instead of resuming"
     )
+    _quiet_flag(convert)
     convert.set_defaults(run=_convert)
     summary = commands.add_parser(
         "summary",
@@ -229,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fix-scan-phase", nargs="?", const="auto", type=_phase_argument, metavar="PIXELS",
         help="undo the bidirectional scan phase: estimated per ROI, or the offset given",
     )  # fmt: skip
+    _quiet_flag(summary)
     summary.set_defaults(run=_summary)
     default = commands.add_parser(
         "set-default-reader",
@@ -242,13 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    Errors are one line on stderr and a nonzero status (see ``_console``).
+    """
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.run(args))
-    except (ScanImageError, FileNotFoundError) as exc:
-        print(f"napari-scanimage: error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(lambda: int(args.run(args)))
 
 
 if __name__ == "__main__":  # pragma: no cover

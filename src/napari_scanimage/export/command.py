@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from napari_scanimage.export.batch import convert_batch
 from napari_scanimage.export.convert import to_zarr
+from napari_scanimage.export.errors import ExportError
 from napari_scanimage.export.progress import terminal_progress
 from napari_scanimage.scan.scan import read_scan
 
@@ -22,7 +23,10 @@ if TYPE_CHECKING:
 
     from distributed import Client
 
-__all__ = ["connect", "convert_command"]
+__all__ = ["CONNECT_TIMEOUT", "connect", "convert_command"]
+
+CONNECT_TIMEOUT = "10s"
+"""How long ``--scheduler ADDRESS`` may take to answer before the command gives up."""
 
 
 @contextmanager
@@ -33,7 +37,12 @@ def connect(address: str | None) -> Iterator[Client | None]:
         return
     from distributed import Client  # noqa: PLC0415 - only with a cluster
 
-    with Client(address) as client:  # type: ignore[no-untyped-call]
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
+    except OSError as exc:  # distributed raises OSError (or TimeoutError) when unreachable
+        msg = f"cannot reach the dask scheduler at {address} ({exc or type(exc).__name__})"
+        raise ExportError(msg) from exc
+    with client:
         yield client
 
 
@@ -45,6 +54,7 @@ def convert_command(
     scheduler: str | None = None,
     summary: str = "summary.csv",
     read_options: dict[str, Any] | None = None,
+    quiet: bool = False,
     **options: Any,
 ) -> int:
     """Run one conversion or a batch; returns the exit status (1 if any acquisition failed).
@@ -56,13 +66,16 @@ def convert_command(
         with (
             read_scan(list(paths), **reading) as scan,
             connect(scheduler) as client,
-            terminal_progress(f"converting to {out}") as progress,
+            terminal_progress(f"converting to {out}", quiet=quiet) as progress,
         ):
             print(to_zarr(scan, out, client=client, progress=progress, **options))
         return 0
     if out_dir is None:
         raise ValueError("give out or out_dir")
-    with connect(scheduler) as client, terminal_progress(f"converting to {out_dir}") as progress:
+    with (
+        connect(scheduler) as client,
+        terminal_progress(f"converting to {out_dir}", quiet=quiet) as progress,
+    ):
         results = convert_batch(
             paths,
             out_dir,

@@ -26,6 +26,7 @@ from napari_scanimage.errors import (
 )
 from napari_scanimage.format.matlab import parse_matlab_lines
 from napari_scanimage.format.sniff import looks_like_scanimage
+from napari_scanimage.format.tiff import is_regular_file
 
 if TYPE_CHECKING:
     import os
@@ -36,7 +37,10 @@ if TYPE_CHECKING:
 __all__ = ["SCANIMAGE_MAGIC", "ScanImageHeader", "decode_json", "is_scanimage_file", "lookup"]
 
 SCANIMAGE_MAGIC = 0x07030301
-_MAX_BLOCK = 256 * 2**20  # a real FrameData is ~20-100 kB; refuse absurd lengths
+_MAX_BLOCK = 16 * 2**20
+"""Longest FrameData or RoiGroups block read (bytes).  Real ones are 20 kB to 1 MB, even
+with a vDAQ's 64-channel tables; a hostile 46 MB block of 2 million keys took 14 s
+and 1 GB to parse, so anything this long is refused instead."""
 _JSON_WORDS = {"_Inf_": math.inf, "-_Inf_": -math.inf, "_NaN_": math.nan}
 _MISSING = object()
 
@@ -57,6 +61,8 @@ def is_scanimage_file(path: str | os.PathLike[str]) -> bool:
     start of page 1's ImageDescription and Software tags (see ``sniff``).
     Never raises: unreadable or missing files are simply not ScanImage files.
     """
+    if not is_regular_file(path):
+        return False  # a FIFO would block the open; folders and devices are not scans
     try:
         with open(path, "rb") as fh:
             head = fh.read(20)
@@ -152,9 +158,15 @@ class ScanImageHeader:
         if version < 3:
             msg = f"ScanImage TIFF format version {version} is not supported (3 or 4)"
             raise UnsupportedVersionError(path, msg)
-        if n0 > _MAX_BLOCK or n1 > _MAX_BLOCK or 32 + n0 + n1 > handle.size:
+        if 32 + n0 + n1 > handle.size:
             msg = f"header lengths ({n0} + {n1} bytes) run past the end of the file"
             raise NotScanImageError(path, msg)
+        if max(n0, n1) > _MAX_BLOCK:
+            msg = (
+                f"its ScanImage header block is {max(n0, n1) / 2**20:.0f} MB; real ones are "
+                f"under 1 MB and this reader refuses more than {_MAX_BLOCK // 2**20} MB"
+            )
+            raise UnsupportedVersionError(path, msg)
         raw = handle.read(16, 16 + n0 + n1)
         text = raw[16 : 16 + n0].rstrip(b"\0").decode("utf-8", errors="replace")
         roi_text = raw[16 + n0 :].rstrip(b"\0").decode("utf-8", errors="replace")

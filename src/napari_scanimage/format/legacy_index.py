@@ -26,7 +26,7 @@ from napari_scanimage.errors import (
 )
 from napari_scanimage.format.header import SCANIMAGE_MAGIC
 from napari_scanimage.format.page_index import PageIndex
-from napari_scanimage.format.tiff import Ifd, TiffFileHandle
+from napari_scanimage.format.tiff import Ifd, TiffFileHandle, is_regular_file
 
 __all__ = [
     "TIFFFILE_ERRORS",
@@ -74,11 +74,13 @@ class ClassicTiffHandle(TiffFileHandle):
 
 def open_handle(path: str | os.PathLike[str]) -> TiffFileHandle:
     """A handle on a BigTIFF, or on a classic TIFF (which ``TiffFileHandle`` refuses)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4)
-    except OSError:
-        head = b""  # TiffFileHandle raises the right error (missing, folder, ...)
+    head = b""  # TiffFileHandle raises the right error (missing, folder, FIFO, ...)
+    if is_regular_file(path):
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(4)
+        except OSError:
+            pass
     if head[:2] == b"MM":  # big-endian: say which ScanImage version it is, if any
         from napari_scanimage.format.legacy_header import read_legacy_header  # noqa: PLC0415
 

@@ -125,6 +125,8 @@ def parse_matlab_value(text: str) -> Any:
     'zeros(0,2)'
     """
     stripped = text.strip()
+    if _NUMBER.fullmatch(stripped):  # most header values: one plain number
+        return float(stripped) if any(c in stripped for c in ".eE") else int(stripped)
     if stripped.startswith("@"):
         return stripped
     parser = _Parser(stripped)

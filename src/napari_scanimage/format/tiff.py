@@ -25,7 +25,7 @@ from napari_scanimage.errors import (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["Ifd", "TiffFileHandle", "read_exact"]
+__all__ = ["Ifd", "TiffFileHandle", "is_regular_file", "read_exact"]
 
 IMAGE_WIDTH = 256
 IMAGE_LENGTH = 257
@@ -51,6 +51,18 @@ _SIZES = {
     code: np.dtype(kind).itemsize * (1 + (code in _RATIONAL)) for code, kind in _TYPES.items()
 }
 _MAX_TAGS = 4096  # real ScanImage IFDs have 18; anything huge is a damaged count
+
+
+def is_regular_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a regular file (following links); never blocks, never raises.
+
+    Opening a FIFO for reading waits for a writer forever, so every open of a
+    user's path asks this first.
+    """
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def read_exact(fd: int, offset: int, size: int, path: str) -> bytes:
@@ -129,7 +141,10 @@ class TiffFileHandle:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         try:
-            self.fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            # O_NONBLOCK: a FIFO named like a TIFF must not hang the open (it is refused
+            # below); regular files ignore the flag.
+            flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+            self.fd = os.open(self.path, flags)
         except FileNotFoundError as exc:
             raise ScanImageNotFoundError(self.path, "no such file") from exc
         except OSError as exc:
@@ -158,6 +173,9 @@ class TiffFileHandle:
                 raise FileReadError(self.path, msg) from exc
             if stat.S_ISDIR(status.st_mode):
                 raise NotScanImageError(self.path, "is a folder, not a file")
+            if not stat.S_ISREG(status.st_mode):
+                msg = "is not a regular file (a FIFO, device or socket)"
+                raise NotScanImageError(self.path, msg)
             self.size = status.st_size
             self.first_ifd = self._read_header()
         except BaseException:

@@ -95,6 +95,8 @@ def expand_paths(paths: PathsLike) -> list[str]:
             found.extend(matches)
         elif os.path.isdir(name):
             raise ScanImageFileError(name, "is a folder; give file names or a pattern")
+        elif os.path.exists(name):
+            raise ScanImageFileError(name, "is not a regular file (a FIFO, device or socket)")
         else:
             raise ScanImageNotFoundError(name, "no such file")
     unique = list(dict.fromkeys(found))

@@ -36,6 +36,7 @@ from napari_scanimage.format.descriptions import read_number
 from napari_scanimage.format.header import ScanImageHeader
 from napari_scanimage.format.legacy_index import index_pages, open_handle
 from napari_scanimage.format.page_reader import PageReader
+from napari_scanimage.format.tiff import is_regular_file
 from napari_scanimage.scan.files import acquisition_files, natural_key, split_counters
 from napari_scanimage.scan.layout import AcquisitionLayout
 from napari_scanimage.scan.rates import timestamp_rate
@@ -168,21 +169,26 @@ class ScanSource:
     def refresh(self) -> int:
         """Take in what ScanImage wrote since the last look; returns the new pages.
 
-        Pages appended to the last file are indexed from the last known page on
-        (never re-walking the file), then new files of the same numbered series
-        are opened and checked as at open.  A page counts only when its IFD, its
-        whole description slot (with text in it) and all its pixels are on disk;
-        a file not complete enough to hold one page waits for the next call.
-        Every ``Scan`` view sharing this source sees the new pages.
+        One consistent step, whatever the writer does meanwhile: the folder is
+        listed *first*, then the last known file is grown, then newer files are
+        opened.  ScanImage starts a file only after finishing the one before, so
+        a file listed as newer proves the last file complete by the time it is
+        grown, and no file is appended while an earlier one can still grow.  A
+        new file joins only if the file before it ends on a whole frame and its
+        first frame number follows on; otherwise it waits for the next look.
+        Pages count only when their IFD, whole description slot (with text in
+        it) and all their pixels are on disk.  Every ``Scan`` view sharing this
+        source sees the new pages.
         """
         with self._refreshing:
             files = self._files
             last = files.readers[-1]
+            newer = _later_files(last.path)
             grown = last.refresh()
             added: list[PageReader] = []
             layout = self.layout
             try:
-                for path in _later_files(last.path):
+                for path in newer:
                     known = [*files.readers, *added]
                     reader = _open_follower(self.header, path, known, layout)
                     if reader is None:
@@ -251,7 +257,7 @@ def _cut_short(path: str, exc: ScanImageError) -> bool:
     """Whether a file failed only because it ends before its first complete page."""
     if isinstance(exc, TruncatedFileError):
         return True
-    if not isinstance(exc, NotScanImageError):
+    if not isinstance(exc, NotScanImageError) or not is_regular_file(path):
         return False
     try:
         with open(path, "rb") as fh:
@@ -302,7 +308,13 @@ def _later_files(path: str) -> list[str]:
 def _open_follower(
     header: ScanImageHeader, path: str, readers: list[PageReader], layout: AcquisitionLayout
 ) -> PageReader | None:
-    """A new file of a growing series, checked as at open; None while it is incomplete."""
+    """A new file of a growing series, checked as at open; None while it cannot join yet.
+
+    It waits while it holds no complete page, and while the file before it ends
+    inside a frame (that file is still being written, as a network share may show).
+    """
+    if readers[-1].count % layout.num_channels:
+        return None
     try:
         _, reader = _open_one(path, header)
     except MixedAcquisitionError:
@@ -364,16 +376,25 @@ def _check_counters(paths: list[str]) -> None:
 def _check_frame_numbers(
     readers: list[PageReader] | tuple[PageReader, ...], channels: int, average: int
 ) -> None:
-    """Each file's first frame number follows the previous file's last one.
+    """Every file but the last ends on a whole frame, and the next one's numbers follow on.
 
-    ScanImage numbers frames through a whole acquisition, so a gap means a file
-    in between is missing even when the names don't show it.  Two small reads
-    per file; descriptions without frame numbers are not checked.
+    ScanImage splits files between frames and numbers frames through a whole
+    acquisition, so a file that ends inside a frame, or a gap in the numbers,
+    means a file is damaged or missing even when the names don't show it; read
+    on, every later page would land in the wrong channel or frame.  Two small
+    reads per boundary; descriptions without frame numbers are not checked.
     """
     for before, after in itertools.pairwise(readers):
+        if before.count % channels:
+            msg = (
+                f"ends inside a frame ({before.count} pages are not whole frames of "
+                f"{channels} channel(s)) but the series goes on in "
+                f"{os.path.basename(after.path)}: the file is damaged or was cut short"
+            )
+            raise TruncatedFileError(before.path, msg)
         last = read_number(before.description(before.count - 1), "frameNumbers")
         first = read_number(after.description(0), "frameNumbers")
-        if last is None or first is None or before.count % channels:
+        if last is None or first is None:
             continue
         # With averaging, ScanImage may count raw frames: a step of `average` is fine.
         if first - last not in (1, average):
