@@ -1,16 +1,24 @@
 """Command line: ``napari-scanimage info|view|convert|summary|set-default-reader|sample``.
 
-Each command is a thin wrapper over one library call.
+Each command is a thin wrapper over one library call, and they share two rules:
+a path means what it means in the panel (a file of a split acquisition brings
+its whole acquisition, said on stderr; ``--only`` reads just the files given),
+and fields are numbered from 1, as in napari and ScanImage (the Python API keeps
+scanreader's 0-based indices).  Errors and warnings go through ``_console``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
 import sys
 from typing import TYPE_CHECKING
 
-from napari_scanimage._console import run_command
+from napari_scanimage import __version__
+from napari_scanimage._console import PROGRAM, run_command
+from napari_scanimage.errors import ScanImageError, ScanImageFileError
 from napari_scanimage.summary import format_summary, summarize
 
 if TYPE_CHECKING:
@@ -19,10 +27,24 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 
+def _files(paths: Sequence[str], only: bool) -> list[str]:
+    """The files a user means (see the module docstring), saying when an acquisition grew."""
+    from napari_scanimage.scan.files import expand_paths, whole_acquisitions  # noqa: PLC0415
+
+    files = expand_paths(paths)
+    if only:
+        return files
+    files, grown = whole_acquisitions(files)
+    for stem, count in grown:
+        note = f"{stem}: reading all {count} files of the acquisition (--only: just those given)"
+        print(f"{PROGRAM}: {note}", file=sys.stderr, flush=True)
+    return files
+
+
 def _info(args: argparse.Namespace) -> int:
     from napari_scanimage.scan.scan import read_scan  # noqa: PLC0415
 
-    with read_scan(args.paths, join_contiguous=args.join) as scan:
+    with read_scan(_files(args.paths, args.only), join_contiguous=args.join) as scan:
         info = summarize(scan)
     print(json.dumps(info, indent=2) if args.json else format_summary(info))
     return 0
@@ -31,8 +53,14 @@ def _info(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from napari_scanimage.export.command import convert_command  # noqa: PLC0415 - zarr on demand
 
+    inputs = list(args.paths)
+    if args.out is not None:
+        inputs = _files(inputs, args.only)
+    elif not args.only and (files := [p for p in inputs if os.path.isfile(p)]):
+        # a file named among folders brings its whole acquisition too
+        inputs = [p for p in inputs if p not in files] + _files(files, False)
     return convert_command(
-        args.paths,
+        inputs,
         out=args.out,
         out_dir=args.out_dir,
         scheduler=args.scheduler,
@@ -76,17 +104,53 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _need_napari(command: str) -> None:
+    """A base install (no napari extra) gets one line saying what to install."""
+    if importlib.util.find_spec("napari") is None:
+        msg = (
+            f"`{command}` needs napari, which is not installed; install it with "
+            '`pip install "napari-scanimage[napari]"`'
+        )
+        raise ScanImageError(msg)
+
+
 def _view(args: argparse.Namespace) -> int:
     if not args.paths and not args.sample:
-        print("napari-scanimage: error: give files or --sample", file=sys.stderr)
-        return 2
+        raise ScanImageError("give files, patterns or .zarr stores to view, or --sample")
+    _need_napari("napari-scanimage view")
+    stores = [p for p in args.paths if p.rstrip("/\\").lower().endswith(".zarr")]
+    files = [p for p in args.paths if p not in stores]
+    _check_stores(stores)
+    files = _files(files, args.only) if files else []
+    _check_scanimage(files)  # refused here, before napari starts, in one line
     from napari_scanimage._napari._launch import view  # noqa: PLC0415 - napari on demand
 
-    view(args.paths, sample=args.sample, follow=args.follow)
+    view([*files, *stores], sample=args.sample, follow=args.follow)
     return 0
 
 
+def _check_stores(stores: list[str]) -> None:
+    from napari_scanimage._napari._zarr_reader import store_record  # noqa: PLC0415
+
+    for store in stores:
+        if not os.path.exists(store):
+            raise ScanImageFileError(store, "no such store")
+        if store_record(store) is None:
+            problem = "is not a complete OME-Zarr store written by napari-scanimage"
+            raise ScanImageFileError(store, problem)
+
+
+def _check_scanimage(files: list[str]) -> None:
+    from napari_scanimage.format.header import is_scanimage_file  # noqa: PLC0415
+
+    for path in files:
+        if not is_scanimage_file(path):
+            problem = "not written by ScanImage (open it with napari itself: `napari FILE`)"
+            raise ScanImageFileError(path, problem)
+
+
 def _set_default_reader(args: argparse.Namespace) -> int:
+    _need_napari("napari-scanimage set-default-reader")
     from napari_scanimage._napari._preferences import set_default_reader  # noqa: PLC0415
 
     changes = set_default_reader()
@@ -105,7 +169,10 @@ def _summary(args: argparse.Namespace) -> int:
     from napari_scanimage.scan.summary_images import check_kinds  # noqa: PLC0415
 
     kinds = check_kinds(k.strip() for k in args.kind.split(",") if k.strip())
-    for files in group_acquisitions(args.paths):
+    acquisitions = group_acquisitions(_files(args.paths, args.only))
+    if not acquisitions:
+        raise ScanImageError("no ScanImage recording among the files given; nothing written")
+    for files in acquisitions:
         with (
             read_scan(
                 files,
@@ -123,6 +190,13 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _only_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--only", action="store_true",
+        help="read just the files given, not every file of their split acquisitions",
+    )  # fmt: skip
+
+
 def _quiet_flag(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "-q", "--quiet", action="store_true", help="no progress (errors and warnings still print)"
@@ -132,13 +206,15 @@ def _quiet_flag(command: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, separate so tests and docs can inspect it."""
     parser = argparse.ArgumentParser(
-        prog="napari-scanimage", description="Read and check ScanImage recordings."
+        prog=PROGRAM, description="Read and check ScanImage recordings."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     info = commands.add_parser("info", help="print a summary of a scan")
     info.add_argument("paths", nargs="+", help="files or glob patterns of one acquisition")
     info.add_argument("--json", action="store_true", help="print JSON instead of text")
     info.add_argument("--join", action="store_true", help="join contiguous ROIs")
+    _only_flag(info)
     info.set_defaults(run=_info)
     view = commands.add_parser("view", help="open a scan in napari with the ScanImage panel")
     view.add_argument(
@@ -149,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--follow", action="store_true",
         help="follow an acquisition being recorded: show new frames as ScanImage writes them",
     )  # fmt: skip
+    _only_flag(view)
     view.set_defaults(run=_view)
     convert = commands.add_parser(
         "convert",
@@ -208,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace an existing store instead of resuming"
     )
     _quiet_flag(convert)
+    _only_flag(convert)
     convert.set_defaults(run=_convert)
     summary = commands.add_parser(
         "summary",
@@ -232,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="undo the bidirectional scan phase: estimated per ROI, or the offset given",
     )  # fmt: skip
     _quiet_flag(summary)
+    _only_flag(summary)
     summary.set_defaults(run=_summary)
     default = commands.add_parser(
         "set-default-reader",

@@ -35,7 +35,8 @@ def summarize(scan: Scan) -> dict[str, Any]:
         "dropped_pages": scan.dropped_pages,
         "fields": [
             {
-                "index": f.index,
+                "field": f.index + 1,  # as napari's layer names and ScanImage count
+                "index": f.index,  # scan[index] in the Python API (0-based)
                 "rois": list(f.roi_names),
                 "depth_um": f.depth,
                 "size_px": [f.height, f.width],
@@ -68,7 +69,8 @@ def format_summary(info: dict[str, Any]) -> str:
         f"{number_ranges(info['channels'])}; dtype {info['dtype']}",
         f"multi-ROI: {'yes' if info['multi_roi'] else 'no'}; "
         f"bidirectional: {'yes' if info['bidirectional'] else 'no'}; zoom: {info['zoom']}",
-        f"fields: {len(info['fields'])}",
+        f"fields: {len(info['fields'])} (numbered from 1 as in napari; "
+        "the Python API's index is one less)",
     ]
     for field in info["fields"]:
         h, w = field["size_px"]
@@ -78,7 +80,7 @@ def format_summary(info: dict[str, Any]) -> str:
             (hu, wu), (cy, cx) = field["size_um"], field["center_um"]
             where = f"{hu:8.1f} x {wu:<8.1f} µm  centre ({cy:g}, {cx:g}) µm"
         lines.append(
-            f"  {field['index']:>3}  {h:>5} x {w:<5} px  {where}  "
+            f"  {field['index'] + 1:>3}  {h:>5} x {w:<5} px  {where}  "
             f"z {field['depth_um']:g} µm  {' + '.join(field['rois'])}"
         )
     if info["dropped_pages"]:

@@ -106,7 +106,7 @@ def test_a_damaged_acquisition_is_reported_and_the_others_go_on(archive, tmp_pat
     out = tmp_path / "out"
     assert main(["convert", str(root), "--out-dir", str(out), "--summary", "s.json"]) == 1
     captured = capsys.readouterr()
-    assert "3 converted, 1 failed, 1 skipped" in captured.out
+    assert "3 converted, 0 already complete, 1 failed, 1 skipped" in captured.out
     assert "failed: bad_00001:" in captured.err
     rows = {r["acquisition"]: r for r in json.loads((out / "s.json").read_text())}
     assert rows["bad_00001"]["status"] == "failed"
@@ -144,7 +144,7 @@ def test_batch_runs_on_a_distributed_cluster(archive, tmp_path, capsys):
         argv = ["convert", str(root / "day1"), str(root / "day2" / "deep" / "*.tif")]
         argv += ["--out-dir", str(tmp_path / "out"), "--ngff", "0.5"]
         assert main([*argv, "--scheduler", cluster.scheduler_address]) == 0
-    assert "2 converted, 0 failed, 0 skipped" in capsys.readouterr().out
+    assert "2 converted, 0 already complete, 0 failed, 0 skipped" in capsys.readouterr().out
     for stem in ("scan_00001", "spot_00001"):
         store = tmp_path / "out" / f"{stem}.zarr"
         assert json.loads((store / "zarr.json").read_text())["attributes"]["ome"]["version"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from napari_scanimage.export.batch import convert_batch
@@ -86,14 +87,19 @@ def convert_command(
             **options,
         )
     failed = [r for r in results if r.failed]
-    done = sum(r.status in ("converted", "complete") for r in results)
+    counts = {s: sum(r.status == s for r in results) for s in ("converted", "complete")}
     skipped = sum(r.status == "skipped" for r in results)
+    where = f"; summary: {Path(out_dir) / summary}" if summary else ""
     print(
-        f"{done} converted, {len(failed)} failed, {skipped} skipped; summary: {out_dir}/{summary}"
+        f"{counts['converted']} converted, {counts['complete']} already complete, "
+        f"{len(failed)} failed, {skipped} skipped{where}"
     )
     for result in results:
         if result.warnings:
             print(f"warning: {result.acquisition}: {result.warnings}", file=sys.stderr)
     for result in failed:
         print(f"failed: {result.acquisition}: {result.error}", file=sys.stderr)
+    if not any(r.status in ("converted", "complete", "failed") for r in results):
+        msg = f"no ScanImage recording among {', '.join(map(str, paths))}; nothing converted"
+        raise ExportError(msg)
     return 1 if failed else 0

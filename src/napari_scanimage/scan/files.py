@@ -21,6 +21,7 @@ __all__ = [
     "expand_paths",
     "natural_key",
     "split_counters",
+    "whole_acquisitions",
 ]
 
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
@@ -101,6 +102,25 @@ def expand_paths(paths: PathsLike) -> list[str]:
             raise ScanImageNotFoundError(name, "no such file")
     unique = list(dict.fromkeys(found))
     return sorted(unique, key=natural_key)
+
+
+def whole_acquisitions(files: list[str]) -> tuple[list[str], list[tuple[str, int]]]:
+    """What a user means by a file of a split acquisition: all of that acquisition.
+
+    One rule for every command and the panel: ``scan_00001_00002.tif`` brings every
+    ``scan_00001_NNNNN.tif`` beside it (the reader checks that their headers agree).
+    Returns the files, naturally ordered, and ``(acquisition stem, files in it)``
+    for each acquisition that grew, so the caller can say so.
+    """
+    found = dict.fromkeys(files)
+    grown: list[tuple[str, int]] = []
+    for path in files:
+        series = acquisition_files(path)
+        missing = [p for p in series if p not in found]
+        if missing:
+            found.update(dict.fromkeys(missing))
+            grown.append((acquisition_stem([path]), len(series)))
+    return sorted(found, key=natural_key), grown
 
 
 def acquisition_stem(paths: list[str]) -> str:
