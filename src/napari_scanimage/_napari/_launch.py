@@ -16,7 +16,11 @@ from napari_scanimage.scan.files import expand_paths
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["open_viewer", "view"]
+__all__ = ["SCREEN_SHARE", "fit_to_screen", "open_viewer", "view"]
+
+SCREEN_SHARE = (1.0, 0.92)
+"""Part of the screen's free area (without task bars) the window takes: the whole
+width, so the canvas keeps most of it beside napari's layer docks and our panel."""
 
 
 def open_viewer(
@@ -50,8 +54,25 @@ def open_viewer(
     viewer.window.add_dock_widget(widget, name="ScanImage scan", area="right")
     if follow:
         widget.follow.start()
-    viewer.reset_view()
+    fit_to_screen(viewer)
     return viewer
+
+
+def fit_to_screen(viewer: napari.Viewer, share: tuple[float, float] = SCREEN_SHARE) -> None:
+    """Size the window to the screen, then frame every layer in the canvas it leaves.
+
+    napari opens at its last (or default) size, which can be taller than the
+    screen; the view is framed only after Qt has laid the resized window out, or
+    the first zoom is computed for a canvas of the wrong size.
+    """
+    from qtpy.QtWidgets import QApplication  # noqa: PLC0415 - Qt on demand
+
+    screen = QApplication.primaryScreen()
+    if screen is not None:
+        area = screen.availableGeometry()
+        viewer.window.resize(int(area.width() * share[0]), int(area.height() * share[1]))
+    QApplication.processEvents()
+    viewer.reset_view()
 
 
 def view(paths: list[str], *, sample: bool = False, follow: bool = False) -> None:

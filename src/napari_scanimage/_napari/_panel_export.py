@@ -25,7 +25,8 @@ class ExportPanel(Container):
         self.path = FileEdit(
             mode=FileDialogMode.OPTIONAL_FILE, label="Zarr store", filter="*.zarr"
         )
-        self.save = PushButton(text="Save as OME-Zarr (as shown: fields, trims, phase)", label="")
+        self.save = PushButton(text="Save as OME-Zarr", label="")
+        self.save.tooltip = "Saves the scan as shown: chosen fields and channels, trims, phase"
         self.worker: Any = None
         """The running (or last) export worker."""
         self.extend([self.path, self.save])

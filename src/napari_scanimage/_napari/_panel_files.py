@@ -8,6 +8,7 @@ from magicgui.types import FileDialogMode
 from magicgui.widgets import Container, FileEdit, Label, PushButton
 
 from napari_scanimage._napari._preferences import set_default_reader
+from napari_scanimage.scan.files import expand_paths, whole_acquisitions
 from napari_scanimage.scan.scan import Scan, read_scan
 from napari_scanimage.summary import format_short_summary, summarize
 
@@ -21,15 +22,18 @@ class FilesPanel(Container):
     """The scan's summary; *Open scan* reads files in a worker, off the GUI thread."""
 
     def __init__(self, host: ScanImageWidget) -> None:
-        super().__init__(labels=True)
+        super().__init__(labels=False)
         self._host = host
-        self.summary = Label(value="No ScanImage scan open.", label="Scan")
+        self.summary = Label(value="No ScanImage scan open.", label="")
+        self.summary.native.setWordWrap(True)  # long names wrap instead of widening the panel
         self.files = FileEdit(
             mode=FileDialogMode.EXISTING_FILES, label="Files", filter="*.tif *.tiff"
         )
         self.open = PushButton(text="Open scan", label="")
-        self.default_reader = PushButton(
-            text="Open ScanImage files with this plugin by default", label=""
+        self.default_reader = PushButton(text="Use this plugin for ScanImage TIFFs", label="")
+        self.default_reader.tooltip = (
+            "Save napari reader preferences: files named as ScanImage names them open "
+            "with this plugin, other TIFFs with napari's own reader, without asking"
         )
         self.extend([self.summary, self.files, self.open, self.default_reader])
         self.open.changed.connect(self._open_files)
@@ -51,7 +55,11 @@ class FilesPanel(Container):
         options = self._host.scan_options()
 
         def work() -> Scan:
-            return read_scan(paths, **options)
+            # the rule of every command: a file of a split acquisition brings all of it
+            files, grown = whole_acquisitions(expand_paths(paths))
+            for stem, count in grown:
+                _notify_all_files(stem, count)
+            return read_scan(files, **options)
 
         # handlers given up front: an error then goes to show_error only, not re-raised
         create_worker(
@@ -66,3 +74,9 @@ class FilesPanel(Container):
         changes = set_default_reader()
         listing = ", ".join(f"{pattern} -> {plugin}" for pattern, plugin in changes.items())
         show_info(f"Reader preferences saved: {listing}" if changes else "Already the default.")
+
+
+def _notify_all_files(stem: str, count: int) -> None:
+    from napari.utils.notifications import show_info  # noqa: PLC0415
+
+    show_info(f"{stem}: opening all {count} files of the acquisition")

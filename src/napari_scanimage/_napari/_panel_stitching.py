@@ -40,7 +40,8 @@ class StitchingPanel(Container):
         self.phase_set = PushButton(text="Set offset", label="")
         self.overrides: dict[int, float] = {}
         """Offsets the user set, by field of the scan shown."""
-        self.mosaic = CheckBox(text="Stitched mosaic (one layer per channel)", label="")
+        self.mosaic = CheckBox(text="Stitched mosaic", label="")
+        self.mosaic.tooltip = "One layer per channel and depth with every ROI at its place"
         self.outlines = CheckBox(text="Show ROI outlines", value=False, label="")
         self.seams = PushButton(text="Check seams", label="")
         self.seams_info = Label(value="", label="Seams")

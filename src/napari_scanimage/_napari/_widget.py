@@ -15,13 +15,14 @@ import contextlib
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from magicgui.widgets import Container, Label
+from magicgui.widgets import Container
 
 from napari_scanimage._napari._panel_display import DisplayPanel
 from napari_scanimage._napari._panel_export import ExportPanel
 from napari_scanimage._napari._panel_files import FilesPanel
 from napari_scanimage._napari._panel_follow import FollowPanel
 from napari_scanimage._napari._panel_stitching import StitchingPanel
+from napari_scanimage._napari._sections import Foldable, scroll_body
 from napari_scanimage._napari._shown_layers import ShownLayers, scan_info
 from napari_scanimage._napari._store_view import StoreView, store_view
 from napari_scanimage._napari._summary_panel import SummaryImagesPanel
@@ -36,11 +37,10 @@ if TYPE_CHECKING:
 
     from napari_scanimage.scan.scan import Scan
 
-__all__ = ["ScanImageWidget"]
+__all__ = ["PANEL_WIDTH", "ScanImageWidget"]
 
-
-def _heading(text: str) -> Label:
-    return Label(value=f"<b>{text}</b>", label="")
+PANEL_WIDTH = 320
+"""Pixels the panel asks for: enough for its controls, leaving napari's canvas the rest."""
 
 
 def _same_acquisition(info: dict[str, Any], scan: Scan) -> bool:
@@ -53,6 +53,8 @@ class ScanImageWidget(Container):
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(labels=False)
+        self.native.setMinimumWidth(PANEL_WIDTH)
+        self.native.setMaximumWidth(PANEL_WIDTH)
         self.viewer = viewer
         self._base: Scan | None = None  # the scan as opened (no joining, trims, phase)
         self._scan: Scan | None = None  # as shown
@@ -66,21 +68,17 @@ class ScanImageWidget(Container):
         self.summary_images = SummaryImagesPanel(viewer, lambda: self._scan, self.selection)
         self.export = ExportPanel(self)
         self.follow = FollowPanel(self)
-        self.extend(
-            [
-                self.files,
-                _heading("Display"),
-                self.display,
-                _heading("Stitching QC"),
-                self.stitching,
-                _heading("Summary images"),
-                self.summary_images,
-                _heading("Export"),
-                self.export,
-                _heading("Follow acquisition"),
-                self.follow,
-            ]
-        )
+        self.sections = {
+            "Display": Foldable("Display", self.display, expanded=True),
+            "Stitching QC": Foldable("Stitching QC", self.stitching, expanded=False),
+            "Summary images": Foldable("Summary images", self.summary_images, expanded=False),
+            "Export": Foldable("Export", self.export, expanded=False),
+            "Follow acquisition": Foldable("Follow acquisition", self.follow, expanded=False),
+        }
+        """The panel's foldable sections by title (only *Display* is open at first)."""
+        body: Container = Container(labels=False)
+        body.extend([self.files, *self.sections.values()])
+        scroll_body(self, body)
         viewer.layers.events.inserted.connect(self._on_layer_inserted)
         viewer.layers.events.removed.connect(self._on_layer_removed)
         for layer in list(viewer.layers):
