@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from napari_scanimage.lazy.arrays import FieldArray, MosaicArray
-from napari_scanimage.scan.display import channel_color, contrast_range, shown_at_first
+from napari_scanimage.scan.display import (
+    CONTRAST_SAMPLES,
+    channel_color,
+    contrast_range,
+    display_range,
+    shown_at_first,
+)
+from napari_scanimage.scan.field_groups import FieldGroup, group_fields
 from napari_scanimage.scan.files import acquisition_stem
 from napari_scanimage.scan.frame_info import spread_frames
 from napari_scanimage.scan.mosaic import Mosaic
@@ -25,12 +32,10 @@ from napari_scanimage.scan.mosaic import Mosaic
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from napari_scanimage.scan.fields import Field
     from napari_scanimage.scan.scan import Scan
 
 __all__ = [
     "METADATA_KEY",
-    "LayerGroup",
     "depth_axis",
     "estimate_contrast",
     "field_layer_name",
@@ -41,47 +46,12 @@ __all__ = [
 ]
 
 METADATA_KEY = "napari_scanimage"
-CONTRAST_SAMPLES = 5
 
 
-@dataclasses.dataclass(frozen=True)
-class LayerGroup:
-    """Fields shown as one layer: one field, or one ROI over consecutive depths."""
-
-    number: int
-    """1-based, as shown in layer names."""
-    fields: tuple[Field, ...]
-
-
-def _geometry_key(field: Field) -> tuple[Any, ...]:
-    return (field.roi_ids, field.height, field.width, field.top_left_um, field.pixel_size_um)
-
-
-def layer_groups(scan: Scan, fields: Sequence[int] | None = None) -> list[LayerGroup]:
+def layer_groups(scan: Scan, fields: Sequence[int] | None = None) -> list[FieldGroup]:
     """Group the chosen fields into layers (all fields when ``fields`` is None)."""
     chosen = [scan.fields[i] for i in (range(scan.num_fields) if fields is None else fields)]
     return group_fields(chosen)
-
-
-def group_fields(chosen: Sequence[Field]) -> list[LayerGroup]:
-    """Fields as layers: one ROI imaged at consecutive depths with one geometry is one layer.
-
-    Shared with the reader of exported stores, which has the fields but no scan.
-    """
-    runs: list[list[Field]] = []
-    for field in sorted(chosen, key=lambda f: (f.depth_index, f.index)):
-        for run in runs:
-            last = run[-1]
-            if (
-                _geometry_key(last) == _geometry_key(field)
-                and field.depth_index == last.depth_index + 1
-            ):
-                run.append(field)
-                break
-        else:
-            runs.append([field])
-    runs.sort(key=lambda run: run[0].index)
-    return [LayerGroup(number=i + 1, fields=tuple(run)) for i, run in enumerate(runs)]
 
 
 def z_axis(scan: Scan, depth_index: int) -> tuple[float, float, str]:
@@ -115,7 +85,7 @@ def _stem(scan: Scan) -> str:
     return acquisition_stem(scan.filenames)
 
 
-def layer_name(scan: Scan, group: LayerGroup, channel: int) -> str:
+def layer_name(scan: Scan, group: FieldGroup, channel: int) -> str:
     """``scan_00001 · field 2 · ch 1``: 1-based, the panel's and the export's numbers.
 
     A layer holding one ROI over several depths is named after its first field.
@@ -128,7 +98,7 @@ def field_layer_name(stem: str, field: int, channel_number: int) -> str:
     return f"{stem} · field {field + 1} · ch {channel_number}"
 
 
-def placement(scan: Scan, group: LayerGroup) -> dict[str, Any]:
+def placement(scan: Scan, group: FieldGroup) -> dict[str, Any]:
     """``scale``, ``translate``, ``axis_labels`` and ``units`` of a group's layer."""
     first = group.fields[0]
     return grid_placement(scan, first.top_left_um, first.pixel_size_um, first.depth_index)
@@ -171,14 +141,14 @@ def channel_colormap(scan: Scan, channel: int) -> str:
     return channel_color(scan.channels[channel])[0]
 
 
-def group_array(scan: Scan, group: LayerGroup, channel: int) -> FieldArray:
+def group_array(scan: Scan, group: FieldGroup, channel: int) -> FieldArray:
     """Lazy ``(frames, [z,] y, x)`` data: a slider step reads that frame's pages only."""
     if scan.num_scanning_depths > 1:
         return FieldArray(scan, [f.index for f in group.fields], channel)
     return FieldArray(scan, group.fields[0].index, channel)
 
 
-def layer_metadata(scan: Scan, group: LayerGroup, channel: int) -> dict[str, Any]:
+def layer_metadata(scan: Scan, group: FieldGroup, channel: int) -> dict[str, Any]:
     """What a user (or the dock widget) needs to trace a layer back to its scan."""
     return {
         METADATA_KEY: {
@@ -219,8 +189,9 @@ def layer_data(
                 "metadata": layer_metadata(scan, group, channel),
                 **placement(scan, group),
             }
-            if contrast:
-                kwargs["contrast_limits"] = estimate_contrast(data)
+            if contrast:  # the range an exported store records too
+                fields = [f.index for f in group.fields]
+                kwargs["contrast_limits"] = display_range(scan, fields, channel)
             layers.append((data, kwargs, "image"))
     return layers
 

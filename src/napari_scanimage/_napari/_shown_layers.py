@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from napari_scanimage._napari._layers import (
     METADATA_KEY,
-    LayerGroup,
     estimate_contrast,
     layer_data,
     layer_groups,
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
 
     import napari
 
+    from napari_scanimage.scan.field_groups import FieldGroup
     from napari_scanimage.scan.scan import Scan
 
 __all__ = ["LayerKey", "ShownLayers", "scan_info"]
@@ -40,7 +40,7 @@ def scan_info(layer: Any) -> dict[str, Any] | None:
     return info if isinstance(info, dict) else None
 
 
-def _key(group: LayerGroup, channel: int) -> LayerKey:
+def _key(group: FieldGroup, channel: int) -> LayerKey:
     first = group.fields[0]
     return (first.roi_ids, first.depth_index, channel)
 

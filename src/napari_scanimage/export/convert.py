@@ -21,6 +21,7 @@ from napari_scanimage.export.plan import ExportPlan
 from napari_scanimage.export.schedule import run_tasks
 from napari_scanimage.export.session import forget, remember
 from napari_scanimage.export.store import finish, prepare
+from napari_scanimage.scan.field_groups import group_fields
 
 if TYPE_CHECKING:
     import os
@@ -166,6 +167,16 @@ def plan_for(
 def _image_attrs(scan: Scan, plan: ExportPlan) -> list[dict[str, Any]]:
     numbers = [scan.channels[c] for c in plan.channels]
     step = scan.depth_step
+    # one window per napari layer (an ROI over its depths), shared by its images
+    shown_with: dict[int, tuple[int, ...]] = {}
+    for group in group_fields([image.field for image in plan.images]):
+        indices = tuple(f.index for f in group.fields)
+        shown_with.update(dict.fromkeys(indices, indices))
+    windows = {
+        (fields, c): channel_window(scan, fields, c)
+        for fields in set(shown_with.values())
+        for c in plan.channels
+    }
     return [
         {
             **image_attrs(
@@ -175,7 +186,7 @@ def _image_attrs(scan: Scan, plan: ExportPlan) -> list[dict[str, Any]]:
                 z_step=step,
                 has_z=plan.has_z,
                 channel_numbers=numbers,
-                windows=[channel_window(scan, image.field.index, c) for c in plan.channels],
+                windows=[windows[shown_with[image.field.index], c] for c in plan.channels],
                 version=plan.ngff,
             ),
             KEY: field_record(image),

@@ -1,4 +1,4 @@
-"""Display windows for the exported channels, from a few frames, as the live layers do."""
+"""Display windows for the exported channels: the live layers' ranges (``scan.display``)."""
 
 from __future__ import annotations
 
@@ -6,26 +6,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from napari_scanimage.scan.display import contrast_range
-from napari_scanimage.scan.frame_info import spread_frames
+from napari_scanimage.scan.display import contrast_range, sampled_values
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from napari_scanimage.scan.scan import Scan
 
 __all__ = ["channel_window"]
 
-SAMPLES = 5
-"""Frames read per field and channel; never the whole recording."""
 
+def channel_window(scan: Scan, fields: Sequence[int], channel: int) -> dict[str, float]:
+    """OMERO ``window``: the dtype's range and the live layer's display range inside it.
 
-def channel_window(scan: Scan, field: int, channel: int) -> dict[str, float]:
-    """OMERO ``window``: the dtype's range and a robust contrast range inside it.
-
-    Uses the live layers' range (:func:`~napari_scanimage.scan.display.contrast_range`),
-    so an exported field opens with the contrast the scan had.
+    ``fields`` are the fields one napari layer shows (one ROI over its depths,
+    see :mod:`~napari_scanimage.scan.field_groups`); each of their images gets
+    the same window, so a reopened store has the contrast the scan had.
     """
-    frames = spread_frames(scan.num_frames, SAMPLES)
-    values = scan.read_field(field, channels=[channel], frames=frames)
+    values = sampled_values(scan, fields, channel)
     start, end = contrast_range(values)
     if np.issubdtype(scan.dtype, np.integer):
         info = np.iinfo(scan.dtype)

@@ -7,13 +7,25 @@ channel keeps its colour whichever channels were saved.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+from napari_scanimage.scan.frame_info import spread_frames
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from napari_scanimage.scan.scan import Scan
 
 __all__ = [
     "CHANNEL_COLORS",
     "CONTRAST_PERCENTILES",
+    "CONTRAST_SAMPLES",
     "channel_color",
     "contrast_range",
+    "display_range",
+    "sampled_values",
     "shown_at_first",
 ]
 
@@ -27,6 +39,8 @@ CHANNEL_COLORS = (
 """(napari colormap name, OMERO hex colour) for ScanImage channels 1, 2, 3, 4, 5+."""
 
 CONTRAST_PERCENTILES = (0.5, 99.8)
+CONTRAST_SAMPLES = 5
+"""Frames read per field for a display range; never the whole recording."""
 
 COLOURED_CHANNELS = len(CHANNEL_COLORS) - 1
 """Channels that get a colour of their own; beyond them every channel is gray."""
@@ -73,3 +87,21 @@ def contrast_range(values: np.ndarray) -> tuple[float, float]:
         return 0.0, 1.0
     low, high = (float(v) for v in np.percentile(values, CONTRAST_PERCENTILES))
     return (low, high) if high > low else (low, low + 1.0)
+
+
+def sampled_values(
+    scan: Scan, fields: Sequence[int], channel: int, samples: int = CONTRAST_SAMPLES
+) -> np.ndarray:
+    """Pixels of ``samples`` frames spread over the recording, of every field given."""
+    frames = spread_frames(scan.num_frames, samples)
+    values = [scan.read_field(f, channels=[channel], frames=frames) for f in fields]
+    return np.concatenate([v.ravel() for v in values])
+
+
+def display_range(scan: Scan, fields: Sequence[int], channel: int) -> tuple[float, float]:
+    """The display range of one channel of fields shown together (one napari layer).
+
+    Computed over a few frames of every field given (a layer's depths), so the
+    live layer and its OME-Zarr image get the same range.
+    """
+    return contrast_range(sampled_values(scan, fields, channel))
