@@ -188,3 +188,31 @@ def test_the_message_says_whether_the_name_now_points_elsewhere(write, tmp_path)
     os.remove(path)
     with pytest.raises(FileChangedError, match=r"was deleted since it was opened; shrank"):
         scan[0]
+
+
+@pytest.mark.parametrize("where", ["description", "pixels"])
+@pytest.mark.parametrize("sample", [1, 2])
+def test_bytes_rewritten_in_place_further_on_are_noticed(write, where, sample):
+    """Pages spread over the file are fingerprinted, not the first alone."""
+    written = write(ScanSpec(num_frames=30, description_slot=400))
+    path = written.paths[0]
+    scan = read_scan(path)
+    scan[0, :, :, 0, 0]  # reads fine
+    checked = scan._source.readers[0].index.checked  # pages the index read when opening
+    assert len(checked) >= 4
+    page = checked[sample]  # one third and two thirds of the way
+    with tifffile.TiffFile(path) as tif:
+        tags = tif.pages[page].tags
+        at = (
+            tags["ImageDescription"].valueoffset
+            if where == "description"
+            else tif.pages[page].dataoffsets[0]
+        )
+    with path.open("r+b") as fh:  # same size, same inode: only a few bytes differ
+        fh.seek(at)
+        old = fh.read(4)
+        fh.seek(at)
+        fh.write(bytes(b ^ 0xFF for b in old))
+    os.utime(path, ns=(0, 2))
+    with pytest.raises(FileChangedError, match="was rewritten since it was opened"):
+        scan[0, :, :, 0, 1]

@@ -21,6 +21,7 @@ cache catches up (zeros inside the file size) cannot be told from data.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +36,10 @@ from napari_scanimage.format.tiff import IMAGE_DESCRIPTION, Ifd, TiffFileHandle
 
 __all__ = ["PageIndex"]
 
-_SAMPLES = 8  # interior IFDs checked besides the last one
+_SAMPLES = 3
+"""IFDs checked after IFD 1: two interior ones and the last.  A page that breaks the
+stride shifts every later page, so the last IFD alone catches it; the interior two
+catch a break made up for further on.  Each check is one windowed read."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +62,9 @@ class PageIndex:
     """What was lost at the end of a file cut short, or None."""
     ifd_offsets: np.ndarray | None = None
     """File offset of each page's IFD (int64), where known; lets :meth:`extend` resume."""
+    checked: tuple[int, ...] = ()
+    """Pages whose IFDs were read while indexing (spread over the file): the pages
+    whose bytes fingerprint it (see ``page_reader``) cost no further read."""
 
     @property
     def count(self) -> int:
@@ -128,6 +135,7 @@ class PageIndex:
             stride=self.stride if uniform else None,
             truncation=more.truncation,
             ifd_offsets=np.concatenate([self.ifd_offsets, more.ifd_offsets]),
+            checked=self.checked,
         ).without_blank_tail(handle)
         return self if grown.count == self.count else grown
 
@@ -143,17 +151,14 @@ class PageIndex:
             return self
         if not _blank(handle, self, self.count - 1) or _blank(handle, self, 0):
             return self
-        return PageIndex(
-            path=self.path,
-            height=self.height,
-            width=self.width,
-            dtype=self.dtype,
+        return dataclasses.replace(
+            self,
             data_offsets=self.data_offsets[:-1],
             description_offsets=self.description_offsets[:-1],
             description_nbytes=self.description_nbytes[:-1],
-            stride=self.stride,
             truncation=f"the description of page {self.count} is not written yet",
             ifd_offsets=None if self.ifd_offsets is None else self.ifd_offsets[:-1],
+            checked=tuple(p for p in self.checked if p < self.count - 1),
         )
 
     @classmethod
@@ -161,9 +166,11 @@ class PageIndex:
         extent = _page_extent(first)
         count = (handle.size - first.offset - extent) // stride + 1
         last = count - 1
-        checks = np.unique(np.linspace(1, last, _SAMPLES + 1).astype(np.int64))
+        checks: list[int] = (
+            np.unique(np.linspace(1, last, _SAMPLES + 1).astype(np.int64)).tolist() if last else []
+        )
         truncation = None
-        for k in (int(k) for k in checks):
+        for k in checks:
             offset = first.offset + k * stride
             try:
                 ifd = handle.read_ifd(offset)
@@ -194,6 +201,7 @@ class PageIndex:
             stride=stride,
             truncation=truncation,
             ifd_offsets=offsets,
+            checked=(0, *checks),
         )
 
     @classmethod
@@ -238,6 +246,7 @@ class PageIndex:
             stride=None,  # walked or single-page files: no constant step known
             truncation=truncation,
             ifd_offsets=np.array([ifd.offset for ifd in ifds], dtype=np.int64),
+            checked=tuple(sorted({0, len(ifds) // 3, 2 * len(ifds) // 3, len(ifds) - 1})),
         )
 
 

@@ -43,7 +43,8 @@ _MAX_IOV = 1024  # IOV_MAX on Linux and macOS
 _MAX_CALL_BYTES = 1 << 28  # per call; Linux caps one read at ~2 GiB
 _MAX_GAP = 1 << 14  # read a gap into scratch rather than make another call
 _SCRATCH_BYTES = 1 << 22  # pages staged at once for cropped or converted reads
-_FINGERPRINT_BYTES = 4096
+_FINGERPRINT_BYTES = 1024  # first pixels of each fingerprinted page
+_DESCRIPTION_SPAN = 1 << 22  # descriptions this close together come in one read
 _PARALLEL_BYTES = 1 << 26  # reads this big are split over threads
 _WORKERS = min(3, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1) - 1
 _GAP = memoryview(bytearray(_MAX_GAP))  # shared by every thread: its contents are never used
@@ -69,7 +70,9 @@ class PageReader:
             self._identity = (status.st_dev, status.st_ino)
             self._size = status.st_size  # when opened, or at the last refresh
             self._mtime = status.st_mtime_ns
-            self._fingerprint = self._read_fingerprint(self._fd)
+            self._spans = _fingerprint_spans(index)
+            # the index has just read these bytes: the handle serves them from memory
+            self._fingerprint = [handle.read(start, size) for start, size in self._spans]
         except BaseException:
             os.close(self._fd)
             raise
@@ -235,15 +238,39 @@ class PageReader:
 
     def description(self, page: int) -> str:
         """The page's ImageDescription text, padding removed ('' when absent)."""
+        return self.descriptions([page])[page]
+
+    def descriptions(self, pages: list[int]) -> dict[int, str]:
+        """Several pages' descriptions, in as few reads as their places allow.
+
+        Descriptions within ``_DESCRIPTION_SPAN`` bytes of each other come in one
+        read (the pixels between them are dropped): opening a file needs the
+        descriptions of the first two frames, and a read is a seek on a cold
+        disk and a round trip on remote storage.
+        """
         idx = self.index
-        start = int(idx.description_offsets[page])
-        if start < 0:
-            return ""
-        raw = bytearray(int(idx.description_nbytes[page]))
+        places = sorted(
+            (int(idx.description_offsets[p]), int(idx.description_nbytes[p]), p)
+            for p in set(pages)
+        )
+        found = {page: "" for start, _, page in places if start < 0}  # none in the page
+        places = [place for place in places if place[0] >= 0]
         with self._using() as fd:
-            self._check(fd, start + len(raw))
-            self._fill(fd, memoryview(raw), start)
-        return bytes(raw).rstrip(b"\0 \n").decode("utf-8", errors="replace")
+            while places:
+                first = places[0][0]
+                count = 1
+                while count < len(places) and sum(places[count]) - first <= _DESCRIPTION_SPAN:
+                    count += 1
+                run = places[:count]
+                end = max(start + size for start, size, _ in run)
+                raw = bytearray(end - first)
+                self._check(fd, end)
+                self._fill(fd, memoryview(raw), first)
+                for start, size, page in run:
+                    text = bytes(raw[start - first : start - first + size])
+                    found[page] = text.rstrip(b"\0 \n").decode("utf-8", errors="replace")
+                places = places[len(run) :]
+        return found
 
     # -- growth -----------------------------------------------------------------------
 
@@ -264,16 +291,18 @@ class PageReader:
 
     # -- noticing changes ---------------------------------------------------------------
 
-    def _read_fingerprint(self, fd: int) -> bytes:
-        """The first page's description and first pixels: a new acquisition differs in both."""
-        idx = self.index
-        if idx.count == 0:
-            return b""
-        spans = [(int(idx.data_offsets[0]), min(_FINGERPRINT_BYTES, _page_bytes(idx)))]
-        if idx.description_offsets[0] >= 0:
-            spans.append((int(idx.description_offsets[0]), int(idx.description_nbytes[0])))
+    def _rewritten(self, fd: int, size: int) -> bool:
+        """Whether fingerprinted bytes still in the file (``size`` bytes) have changed.
+
+        Bytes past the end are not compared: a file cut short lost them, which
+        the read that needs them reports; what is left stays readable.
+        """
         try:
-            return b"".join(os.pread(fd, size, start) for start, size in spans)
+            return any(
+                os.pread(fd, length, start) != before
+                for (start, length), before in zip(self._spans, self._fingerprint, strict=True)
+                if start + length <= size
+            )
         except OSError as exc:
             raise FileReadError(self.path, f"reading failed ({exc.strerror or exc})") from exc
 
@@ -287,10 +316,10 @@ class PageReader:
             raise self._gone(fd, end)
         if status.st_mtime_ns != self._mtime:
             # Written to since: growing (live acquisition) is fine, rewritten is not.
-            if self._read_fingerprint(fd) != self._fingerprint:
+            if self._rewritten(fd, status.st_size):
                 msg = (
-                    "was rewritten since it was opened (its first page changed; "
-                    "a new acquisition saved under the same name?); open it again"
+                    "was rewritten since it was opened (pages read when it was opened "
+                    "changed; a new acquisition saved under the same name?); open it again"
                 )
                 raise FileChangedError(self.path, msg)
             self._mtime = status.st_mtime_ns
@@ -332,3 +361,24 @@ def _pool() -> ThreadPoolExecutor:
 
 def _page_bytes(idx: PageIndex) -> int:
     return idx.height * idx.width * idx.dtype.itemsize
+
+
+def _fingerprint_spans(idx: PageIndex) -> list[tuple[int, int]]:
+    """``(offset, size)`` of the bytes that tell this file from a rewritten one.
+
+    For pages spread over the file (those the index read, so no extra read at
+    open): each page's description (frame number, timestamp, wall clock) and
+    first pixels.  Appending pages never changes them; writing another recording
+    over the file, or bytes in place, almost surely does.  The last page's
+    description is left out: a writer may still be filling it in.
+    """
+    if idx.count == 0:
+        return []
+    pixels = min(_FINGERPRINT_BYTES, _page_bytes(idx))
+    last = idx.count - 1
+    spans = []
+    for page in sorted({0, *(p for p in idx.checked if p <= last), last}):
+        if page != last and idx.description_offsets[page] >= 0:
+            spans.append((int(idx.description_offsets[page]), int(idx.description_nbytes[page])))
+        spans.append((int(idx.data_offsets[page]), pixels))
+    return spans

@@ -1,8 +1,11 @@
 """Minimal read-only BigTIFF access: the file header and single IFDs.
 
-ScanImage 2016+ writes little-endian BigTIFF with uncompressed strips.  Reading
-an IFD needs two small ``pread`` calls, so the page index can sample a handful
-of IFDs instead of walking all of them (see ``page_index``).
+ScanImage 2016+ writes little-endian BigTIFF with uncompressed strips.  Each
+read on a cold disk is a seek, and on remote storage a round trip, so small
+reads are served from a few remembered windows: the first read takes the TIFF
+header, ScanImage's static block, IFD 0 and the start of page 1 at once, and
+reading an IFD brings its description slot and first pixels along.  Opening a
+file is then a handful of reads however long it is (see ``page_index``).
 """
 
 from __future__ import annotations
@@ -51,6 +54,11 @@ _SIZES = {
     code: np.dtype(kind).itemsize * (1 + (code in _RATIONAL)) for code, kind in _TYPES.items()
 }
 _MAX_TAGS = 4096  # real ScanImage IFDs have 18; anything huge is a damaged count
+HEAD_BYTES = 1 << 18
+"""The first read: header, static block (20 kB to 1 MB), IFD 0 and page 1's start."""
+WINDOW_BYTES = 1 << 13
+"""Read around a small request: an IFD (376 bytes), its description slot and pixels."""
+_WINDOWS = 8  # windows remembered per handle
 
 
 def is_regular_file(path: str | os.PathLike[str]) -> bool:
@@ -140,6 +148,7 @@ class TiffFileHandle:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
+        self._windows: list[tuple[int, bytes]] = []  # (offset, bytes) most recent first
         try:
             # O_NONBLOCK: a FIFO named like a TIFF must not hang the open (it is refused
             # below); regular files ignore the flag.
@@ -161,6 +170,7 @@ class TiffFileHandle:
         """
         handle = cls.__new__(cls)
         handle.path, handle.fd = path, fd
+        handle._windows = []
         handle._check_and_read_header()
         return handle
 
@@ -184,7 +194,8 @@ class TiffFileHandle:
             raise
 
     def _read_header(self) -> int:
-        head = read_exact(self.fd, 0, min(16, self.size), self.path)
+        self._remember(0, read_exact(self.fd, 0, min(HEAD_BYTES, self.size), self.path))
+        head = self.read(0, min(16, self.size))
         if len(head) < 8 or head[:2] not in (b"II", b"MM"):
             raise NotScanImageError(self.path, "not a TIFF file")
         if head[:2] == b"MM":
@@ -208,11 +219,23 @@ class TiffFileHandle:
         return int(first)
 
     def read(self, offset: int, size: int) -> bytes:
-        """Read exactly ``size`` bytes at ``offset``."""
-        return read_exact(self.fd, offset, size, self.path)
+        """Read exactly ``size`` bytes at ``offset``; small reads come with a window around."""
+        for start, data in self._windows:
+            if start <= offset and offset + size <= start + len(data):
+                return data[offset - start : offset - start + size]
+        if size >= WINDOW_BYTES:
+            return read_exact(self.fd, offset, size, self.path)
+        length = max(size, min(WINDOW_BYTES, self.size - offset))
+        data = read_exact(self.fd, offset, length, self.path)
+        self._remember(offset, data)
+        return data[:size]
+
+    def _remember(self, offset: int, data: bytes) -> None:
+        self._windows.insert(0, (offset, data))
+        del self._windows[_WINDOWS:]
 
     def read_ifd(self, offset: int) -> Ifd:
-        """Decode the IFD at ``offset`` (two small reads, plus strip arrays)."""
+        """Decode the IFD at ``offset`` (one windowed read, plus far strip arrays)."""
         if not 16 <= offset <= self.size - 8:
             msg = f"IFD offset {offset} lies outside the file ({self.size} bytes)"
             raise TruncatedFileError(self.path, msg)

@@ -10,7 +10,6 @@ attribute, replaced whole).
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import math
@@ -103,8 +102,14 @@ class ScanSource:
             total = sum(r.count for r in readers)
             layout = AcquisitionLayout.from_header(header, total)
             source = cls(header, tuple(readers), _starts(readers))
-            # reconciling and the rate check read some of the same few descriptions
-            described = functools.lru_cache(maxsize=64)(source.description)
+            # the descriptions reconciling and the rate check read, fetched together
+            known = source.descriptions(_opening_pages(layout, total))
+
+            def described(page: int) -> str:
+                if page not in known:
+                    known[page] = source.description(page)
+                return known[page]
+
             fixes = reconcile(header, layout, total, described, readers[0].path)
             source.layout_fixes = fixes
             rate = timestamp_rate(source.layout, total, described)
@@ -160,9 +165,20 @@ class ScanSource:
 
     def description(self, page: int) -> str:
         """Description text of one global page."""
+        return self.descriptions([page])[page]
+
+    def descriptions(self, pages: list[int]) -> dict[int, str]:
+        """Description texts of several global pages, in few reads per file."""
         files = self._files
-        which, local = _locate(files, np.array([page]))
-        return files.readers[int(which[0])].description(int(local[0]))
+        wanted = np.array(sorted(set(pages)), dtype=np.int64)
+        which, local = _locate(files, wanted)
+        found: dict[int, str] = {}
+        for index in np.unique(which):
+            mine = which == index
+            texts = files.readers[int(index)].descriptions(local[mine].tolist())
+            start = int(files.starts[index])
+            found.update({start + page: text for page, text in texts.items()})
+        return found
 
     # -- live acquisitions ------------------------------------------------------------
 
@@ -216,6 +232,17 @@ class ScanSource:
         if flag is None:
             flag = read_number(text, "endOfAcquisition")
         return flag == 1
+
+
+def _opening_pages(layout: AcquisitionLayout, total: int) -> list[int]:
+    """Pages whose descriptions opening checks: two frames' worth, and frame 1 of field 1."""
+    nch = layout.num_channels
+    pages = {0, nch - 1, nch, 2 * nch - 1, 2 * nch}
+    if total:
+        frames, _, _ = layout.count_frames(total)
+        if frames >= 2:
+            pages.update(int(p) for p in layout.pages(np.array([1]), 0, np.array([0]))[:, 0])
+    return sorted(p for p in pages if 0 <= p < total)
 
 
 def _starts(readers: list[PageReader] | tuple[PageReader, ...]) -> np.ndarray:
