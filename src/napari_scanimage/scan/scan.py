@@ -113,6 +113,15 @@ def read_scan(
     return scan
 
 
+def _positions(key: npt.ArrayLike | None, length: int, axis: str) -> np.ndarray:
+    """``read_field``'s channels or frames: None for all, an int, or ints."""
+    if key is None:
+        return normalize_axis(slice(None), length, axis).values
+    if type(key) is int:  # plain ints take normalize_axis' fast path
+        return normalize_axis(key, length, axis).values
+    return normalize_axis(np.atleast_1d(key), length, axis).values
+
+
 @dataclass(frozen=True)
 class _Frames:
     count: int
@@ -375,15 +384,10 @@ class Scan:
         (indexing, dask chunks, iteration) is built on this.  ``out``, if given,
         receives the data (any array of the right shape, e.g. a reused buffer).
         """
-        f = self.fields[normalize_axis(field, self.num_fields, "fields").values[0]]
-        chans = normalize_axis(
-            slice(None) if channels is None else np.atleast_1d(channels),
-            self.num_channels,
-            "channels",
-        ).values
-        times = normalize_axis(
-            slice(None) if frames is None else np.atleast_1d(frames), self.num_frames, "frames"
-        ).values
+        fields = self.fields
+        f = fields[normalize_axis(field, len(fields), "fields").values[0]]
+        chans = _positions(channels, self.num_channels, "channels")
+        times = _positions(frames, self.num_frames, "frames")
         rows = slice(*(rows or slice(None)).indices(f.height)[:2])
         cols = slice(*(cols or slice(None)).indices(f.width)[:2])
         shape = (
