@@ -20,7 +20,6 @@ import functools
 import itertools
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +33,7 @@ from napari_scanimage.format.tiff import TiffFileHandle
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from concurrent.futures import ThreadPoolExecutor
 
     from napari_scanimage.format.page_index import PageIndex
 
@@ -327,6 +327,8 @@ class PageReader:
 @functools.cache
 def _pool() -> ThreadPoolExecutor:
     """Threads for the extra parts of big reads, started on first use."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - not for small reads
+
     return ThreadPoolExecutor(max_workers=max(1, _WORKERS), thread_name_prefix="scanimage-read")
 
 

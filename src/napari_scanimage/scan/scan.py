@@ -36,7 +36,6 @@ from napari_scanimage.scan.phase import (
 )
 from napari_scanimage.scan.placement import place_fields
 from napari_scanimage.scan.source import ScanSource
-from napari_scanimage.scan.summary_images import summary_images
 
 if TYPE_CHECKING:
     import os
@@ -503,6 +502,8 @@ class Scan:
         :func:`napari_scanimage.scan.summary_images.summary_images` for several
         kinds from the same pass.
         """
+        from napari_scanimage.scan.summary_images import summary_images  # noqa: PLC0415
+
         return summary_images(self, field, channel, (kind,), frames)[kind]
 
     def frame_timestamps(self, field: int = 0) -> np.ndarray:
