@@ -89,12 +89,10 @@ def spawn(argv, report_file, cleanup=None):
     """Wall seconds of one fresh process, and its report (first read, modules)."""
     if cleanup is not None:
         cleanup()
-    env = dict(os.environ, BENCH_T0=repr(time.time()), BENCH_REPORT=str(report_file))
+    env = dict(os.environ, BENCH_REPORT=str(report_file))
     start = time.perf_counter()
-    env["BENCH_T0"] = repr(time.time())
-    subprocess.run(
-        argv, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    env["BENCH_T0"] = repr(time.time())  # the child measures its first read from here
+    subprocess.run(argv, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
     report_file.unlink(missing_ok=True)
