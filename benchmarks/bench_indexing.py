@@ -15,7 +15,7 @@ a random block of ``--block`` frames.  Each round times both ways in turn
 ``--rounds`` rounds and the ratio.  tifffile's ``pages[i].asarray()`` and one
 bare ``os.preadv`` of the page's bytes are shown for the full field, for scale.
 
-    python benchmarks/bench_indexing.py [--pages 1000] [--rounds 9] [--calls 200] [--dir /tmp/x]
+    python benchmarks/bench_indexing.py [--pages 1000] [--rounds 15] [--calls 100] [--dir /tmp/x]
 """
 
 from __future__ import annotations
@@ -46,7 +46,11 @@ def per_call(func, args_list):
 
 
 def side_by_side(funcs, make_args, rounds, calls):
-    """Median per-call seconds of each of ``funcs``, timed in turn within every round."""
+    """Per-call seconds of each of ``funcs`` timed in turn within every round (same arguments).
+
+    Returns the medians over rounds, and the median of each round's ratio of
+    every func to the last one (paired: robust to the machine's drift).
+    """
     times = [[] for _ in funcs]
     for r in range(rounds):
         args_list = [make_args() for _ in range(calls)]
@@ -55,7 +59,8 @@ def side_by_side(funcs, make_args, rounds, calls):
             order.reverse()
         for i in order:
             times[i].append(per_call(funcs[i], args_list))
-    return [statistics.median(t) for t in times]
+    ratios = [statistics.median(a / b for a, b in zip(t, times[-1], strict=True)) for t in times]
+    return [statistics.median(t) for t in times], ratios
 
 
 def us(seconds):
@@ -65,8 +70,8 @@ def us(seconds):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=1_000)
-    parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--block", type=int, default=16)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/napari-scanimage-bench"))
     args = parser.parse_args(argv)
@@ -112,8 +117,8 @@ def main(argv=None):
              lambda n=n: (rng.randrange(n - block),)),
         ]  # fmt: skip
         for form, index, read, make in forms:
-            ours, floor = side_by_side([index, read], make, args.rounds, args.calls)
-            rows.append((f"{name} ({shape})", form, ours, floor))
+            (ours, floor), (ratio, _) = side_by_side([index, read], make, args.rounds, args.calls)
+            rows.append((f"{name} ({shape})", form, ours, floor, ratio))
 
     # For scale: tifffile and one bare system call, for one frame of the full field.
     with tifffile.TiffFile(full) as tif:
@@ -134,7 +139,7 @@ def main(argv=None):
             def index(t):
                 return scan[0, :, :, 0, t]
 
-            scale = side_by_side(
+            scale, _ = side_by_side(
                 [index, tiff, preadv], lambda: (rng.randrange(scan.num_frames),), args.rounds,
                 args.calls,
             )  # fmt: skip
@@ -145,9 +150,12 @@ def main(argv=None):
         f"\n{args.pages} pages per file, warm page cache, channel 0; medians of {args.rounds} "
         f"rounds of {args.calls} calls, each way timed in turn"
     )
-    print(f"{'field':<30}{'frames':<20}{'scan[f,:,:,c,t]':>16}{'read_field':>14}{'ratio':>8}")
-    for field, form, ours, floor in rows:
-        print(f"{field:<30}{form:<20}{us(ours):>16}{us(floor):>14}{ours / floor:7.2f}x")
+    print(
+        f"{'field':<31}{'frames':<19}{'scan[f,:,:,c,t]':>16}{'read_field':>14}"
+        f"{'ratio':>8}   (ratio: median of the rounds' ratios)"
+    )
+    for field, form, ours, floor, ratio in rows:
+        print(f"{field:<31}{form:<19}{us(ours):>16}{us(floor):>14}{ratio:7.2f}x")
     ours, tiff_t, raw = scale
     print(
         f"random frame of the full field: scan[0, :, :, 0, t] {us(ours).strip()}, tifffile "
