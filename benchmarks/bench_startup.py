@@ -17,9 +17,13 @@ Rows, each the median of ``--runs`` fresh processes, run in turn round by round
 
 and, per command, which heavy packages were imported by its end (a command
 should import none it doesn't need).  The commands run exactly as the console
-script does (``napari_scanimage.cli.main``).
+script does (``napari_scanimage.cli.main``).  The summary sums with the kernel
+compiled ahead into a cache folder of this benchmark (built first if missing).
+``--baseline SRC`` adds the package rows once more with ``PYTHONPATH=SRC`` (an
+older source tree), in the same rounds.
 
     python benchmarks/bench_startup.py [--runs 15] [--frames 64] [--dir /tmp/x]
+        [--baseline /path/to/old/src]
 """
 
 from __future__ import annotations
@@ -35,7 +39,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from common import cat, synthetic_scan
+
+from napari_scanimage.scan import sums_build, sums_library
 
 HEAVY = (
     "numba", "napari", "qtpy", "PyQt5", "PyQt6", "PySide6", "distributed", "dask", "zarr",
@@ -85,11 +92,13 @@ sys.exit(code)
 """
 
 
-def spawn(argv, report_file, cleanup=None):
+def spawn(argv, report_file, cleanup=None, pythonpath=None):
     """Wall seconds of one fresh process, and its report (first read, modules)."""
     if cleanup is not None:
         cleanup()
     env = dict(os.environ, BENCH_REPORT=str(report_file))
+    if pythonpath is not None:
+        env["PYTHONPATH"] = pythonpath
     start = time.perf_counter()
     env["BENCH_T0"] = repr(time.time())  # the child measures its first read from here
     subprocess.run(argv, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -104,10 +113,15 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--frames", type=int, default=64)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/napari-scanimage-bench"))
+    parser.add_argument("--baseline", help="another source tree to time the same commands with")
     args = parser.parse_args(argv)
 
     (path,) = synthetic_scan(args.dir / f"startup_p{args.frames}", args.frames, 512, "startup")
     cat(path)
+    os.environ["NAPARI_SCANIMAGE_KERNEL_CACHE"] = str(args.dir / "kernel-cache")
+    library = sums_library.library_path(np.dtype(np.int16))
+    if library is not None and not library.exists():
+        sums_build.build(np.dtype(np.int16), library)
     work = Path(tempfile.mkdtemp(prefix="bench-startup-"))
     report_file = work / "report.json"
     out = work / "out.zarr"
@@ -119,9 +133,7 @@ def main(argv=None):
         shutil.rmtree(summary_dir, ignore_errors=True)
 
     cli = [python, "-c", DRIVER]
-    rows = {
-        "python -c pass": ([python, "-c", "pass"], None),
-        "python -c 'import numpy'": ([python, "-c", "import numpy"], None),
+    ours = {
         "python -c 'import napari_scanimage'": ([python, "-c", "import napari_scanimage"], None),
         "info FILE": ([*cli, "info", str(path)], None),
         "convert FILE -o OUT.zarr": ([*cli, "convert", str(path), "-o", str(out)], clean_outputs),
@@ -130,6 +142,13 @@ def main(argv=None):
             clean_outputs,
         ),
     }
+    rows = {
+        "python -c pass": ([python, "-c", "pass"], None, None),
+        "python -c 'import numpy'": ([python, "-c", "import numpy"], None, None),
+        **{name: (*row, None) for name, row in ours.items()},
+    }
+    if args.baseline:
+        rows.update({f"{name} [baseline]": (*row, args.baseline) for name, row in ours.items()})
     walls = {name: [] for name in rows}
     firsts = {name: [] for name in rows}
     modules = {}
@@ -137,8 +156,8 @@ def main(argv=None):
         for run in range(args.runs):
             names = list(rows) if run % 2 == 0 else list(reversed(rows))
             for name in names:
-                command, cleanup = rows[name]
-                wall, report = spawn(command, report_file, cleanup)
+                command, cleanup, pythonpath = rows[name]
+                wall, report = spawn(command, report_file, cleanup, pythonpath)
                 walls[name].append(wall)
                 if report.get("first_read") is not None:
                     firsts[name].append(report["first_read"])
@@ -155,7 +174,7 @@ def main(argv=None):
         f"load {os.getloadavg()[0]:.2f}"
     )
     print(
-        f"{'command':<38}{'wall':>9}{'- pass':>9}{'- numpy':>9}{'first read':>12}"
+        f"{'command':<49}{'wall':>9}{'- pass':>9}{'- numpy':>9}{'first read':>12}"
         f"   heavy modules loaded"
     )
     for name in rows:
@@ -164,7 +183,7 @@ def main(argv=None):
         heavy = [m for m in HEAVY if m in modules.get(name, ())]
         loaded = ", ".join(heavy) if name in modules else ""
         print(
-            f"{name:<38}{wall:7.3f} s{wall - floor:+8.3f}{wall - numpy_floor:+9.3f}"
+            f"{name:<49}{wall:7.3f} s{wall - floor:+8.3f}{wall - numpy_floor:+9.3f}"
             f"{first:>12}   {loaded}"
         )
     info = statistics.median(walls["info FILE"])

@@ -99,3 +99,10 @@ def test_convert_does_not_load_dask_distributed(scan_files, tmp_path):
     assert (out / "zarr.json").exists() or (out / ".zgroup").exists()
     assert {"zarr", "dask"} <= loaded  # what it needs to write
     assert not loaded & {"distributed", "numba", "napari", "qtpy", "tifffile", "PIL"}
+
+
+def test_summary_does_not_load_the_zarr_export(scan_files, tmp_path):
+    code = "from napari_scanimage.cli import main\nassert main(sys.argv[1:]) == 0\n"
+    loaded = loaded_after(code, "summary", *scan_files, "--out", str(tmp_path), "--kind", "mean")
+    assert list(tmp_path.glob("*.tif"))
+    assert not loaded & {"zarr", "dask", "distributed", "napari", "qtpy"}
