@@ -59,6 +59,7 @@ def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("NAPARI_SCANIMAGE_KERNEL_CACHE", str(folder))
     monkeypatch.setattr(sums_library, "_requested", set())
     monkeypatch.setattr(sums_library, "_loaded", {})
+    monkeypatch.setattr(sums_library, "_builders", [])
     return folder
 
 
@@ -115,8 +116,12 @@ class FakePopen:
 
     def __init__(self, command, **options):
         FakePopen.started.append(command)
+        self.running = True
         assert options["start_new_session"]
         assert str(SCAN.parents[1]) in options["env"]["PYTHONPATH"].split(os.pathsep)
+
+    def poll(self):
+        return None if self.running else 0
 
 
 @needs_linux
@@ -132,6 +137,10 @@ def test_without_a_library_numba_sums_and_one_build_starts(cache, monkeypatch):
         [sys.executable, "-m", "napari_scanimage.scan.sums_build", "int16", str(path)]
     ]
     assert path.with_suffix(".building").exists()  # until the build ends
+    assert len(sums_library._builders) == 1
+    sums_library._builders[0].running = False
+    sums_library.add_rows_for(INT16)
+    assert sums_library._builders == []  # a finished build is reaped
 
 
 @needs_linux

@@ -18,7 +18,7 @@ rows.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -81,8 +81,8 @@ class RunningSums:
         """float64 sums, the planes the kinds need (``TOTAL``, ``SQUARES``, ``CROSS`` + i)."""
         self.shift: np.ndarray | None = None
         self.maximum: np.ndarray | None = None
-        self.maximum_dtype = np.dtype(np.float64)
-        """dtype of the first chunk, which later chunks are cast to (and the maximum's)."""
+        self.dtype: np.dtype[Any] | None = None
+        """dtype of the chunks (in native byte order), set by the first one."""
         self._scratch = [np.zeros((8, shape[1]), np.float32) for _ in range(max(1, workers))]
         self._pending: list[Future[None]] = []
         self._kernel: Callable[..., None] | None = None
@@ -97,12 +97,12 @@ class RunningSums:
         self.wait()
         if not chunk.dtype.isnative:  # the kernel reads native numbers only
             chunk = chunk.astype(chunk.dtype.newbyteorder("="))
-        if self.shift is not None and chunk.dtype != self.maximum_dtype:
-            chunk = chunk.astype(self.maximum_dtype)  # one kernel (and shift) per pass
+        if self.dtype is not None and chunk.dtype != self.dtype:
+            raise ValueError(f"chunks must share one dtype: {self.dtype}, then {chunk.dtype}")
         chunk = np.ascontiguousarray(chunk)  # a no-op for the chunks summary_images reads
         if self.shift is None:
-            self._kernel = add_rows_for(chunk.dtype)
-            self.maximum_dtype = chunk.dtype
+            self._kernel = add_rows_for(chunk.dtype)  # one kernel (and shift dtype) per pass
+            self.dtype = chunk.dtype
             self.shift = _shift(chunk)
             if "max" in self.kinds:
                 self.maximum = chunk[0].copy()

@@ -195,6 +195,7 @@ def add_rows_for(dtype: np.dtype[Any]) -> Callable[..., None]:
 
     Falling back to numba also starts building the library for next time.
     """
+    _builders[:] = [b for b in _builders if b.poll() is None]  # reap finished builds
     compiled = load(dtype)
     if compiled is not None:
         return compiled
