@@ -214,8 +214,8 @@ def request_build(dtype: np.dtype[Any]) -> bool:
     (delete the cache folder to retry).
     """
     path = library_path(dtype)
-    if path is None or path in _requested or path.exists():
-        return False
+    if path is None or path in _requested or path.exists() or getattr(sys, "frozen", False):
+        return False  # (a frozen app's executable is not a Python that could build)
     _requested.add(path)
     marker = path.with_suffix(".building")
     if path.with_suffix(".failed").exists() or not _claim(marker):
