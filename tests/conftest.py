@@ -20,6 +20,10 @@ os.environ["NAPARI_CONFIG"] = str(
     Path(tempfile.mkdtemp(prefix="napari-scanimage-tests-")) / "settings.yaml"
 )
 
+# Summaries sum with numba and build no ahead-compiled kernels into the user's cache
+# (tests/scan/test_sums_library.py builds its own in a temporary folder).
+os.environ.setdefault("NAPARI_SCANIMAGE_KERNEL_CACHE", "off")
+
 # Real recordings made by ScanImage (see its CATALOG.md); never copied into the repo.
 REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
 requires_real_data = pytest.mark.skipif(

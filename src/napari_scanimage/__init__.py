@@ -1,6 +1,6 @@
 """Fast, lazy reader for ScanImage two-photon recordings, with a napari plugin."""
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from napari_scanimage.errors import (
     FieldDimensionMismatch,
@@ -22,10 +22,20 @@ from napari_scanimage.scan.fields import Field, Trim
 from napari_scanimage.scan.grouping import read_scans
 from napari_scanimage.scan.scan import Scan, read_scan
 
-try:
-    __version__ = version("napari-scanimage")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "unknown"
+
+def __getattr__(name: str) -> Any:
+    """``__version__``, looked up when first asked for (importlib.metadata is slow to load)."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        found = version("napari-scanimage")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        found = "unknown"
+    globals()["__version__"] = found
+    return found
+
 
 __all__ = [
     "Field",

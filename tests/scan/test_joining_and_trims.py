@@ -77,3 +77,36 @@ def test_rois_of_different_heights_do_not_join(write):
     )
     scan = read_scan(write(ScanSpec(rois=rois)).paths, join_contiguous=True)
     assert scan.num_fields == 2
+
+
+WINDOWS = [
+    (slice(None), slice(None), [0, 1], list(range(9))),
+    (slice(3, 20), slice(10, 60), [1], [8, 0, 4]),
+    (slice(0, 1), slice(23, 25), [0], [5]),
+    (slice(31, 32), slice(0, 72), [1, 0], [3, 4]),
+    (slice(5, 6), slice(30, 40), [0], [2]),
+]
+
+
+@pytest.mark.parametrize("staging", [1, 1 << 22])
+def test_joined_fields_read_in_one_pass_per_page_run(write, monkeypatch, staging):
+    """The parts of a joined field come from one read of the rows spanning them."""
+    from napari_scanimage.scan import scan as scan_module
+    from napari_scanimage.scan.source import ScanSource
+
+    written = write(ScanSpec(rois=STRIPS, channels=(1, 2), num_frames=9, frames_per_file=4))
+    scan = read_scan(written.paths, join_contiguous=True, dtype=np.float32)
+    expected = np.concatenate([written.fields[i].data for i in range(3)], axis=3)
+    monkeypatch.setattr(scan_module, "_STAGING_BYTES", staging)  # 1: a page at a time
+    for rows, cols, chans, frames in WINDOWS:
+        got = scan.read_field(0, chans, frames, rows, cols)
+        want = expected[frames][:, chans][:, :, rows, cols]
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, want)
+    calls = []
+    original = ScanSource.read
+    monkeypatch.setattr(
+        ScanSource, "read", lambda self, *a: calls.append(a[0].tolist()) or original(self, *a)
+    )
+    scan.read_field(0, frames=[1, 2])
+    assert len(calls) == 2 * (1 if staging > 1 else 2)  # per channel (and page), not per ROI

@@ -252,6 +252,15 @@ def test_a_chunk_of_another_shape_is_refused():
             sums.add(bad)
 
 
+def test_chunks_of_another_dtype_are_refused():
+    sums = RunningSums((2, 3), {"mean", "max"})
+    sums.add(np.ones((2, 2, 3), ">i2"))  # byte order does not count
+    sums.add(np.ones((1, 2, 3), "<i2"))
+    with pytest.raises(ValueError, match="chunks must share one dtype: int16, then float32"):
+        sums.add(np.ones((1, 2, 3), np.float32))
+    np.testing.assert_array_equal(sums.result("mean"), 1.0)
+
+
 def test_the_kernel_compiles_without_a_writable_cache(monkeypatch):
     """A read-only install and home: numba cannot cache, the summary still runs."""
     from numba.core.caching import CacheImpl

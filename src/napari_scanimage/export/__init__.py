@@ -23,8 +23,30 @@ How the parts fit, in the order a conversion uses them:
 
 from __future__ import annotations
 
-from napari_scanimage.export.batch import convert_batch
-from napari_scanimage.export.convert import DEFAULT_CHUNK_FRAMES, to_zarr
-from napari_scanimage.export.errors import ExportError
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from napari_scanimage.export.batch import convert_batch
+    from napari_scanimage.export.convert import DEFAULT_CHUNK_FRAMES, to_zarr
+    from napari_scanimage.export.errors import ExportError
 
 __all__ = ["DEFAULT_CHUNK_FRAMES", "ExportError", "convert_batch", "to_zarr"]
+
+# Loaded when first used, so that the modules here that need neither zarr nor dask
+# (summary_files, for ``napari-scanimage summary``) can be imported without them.
+_HOMES = {
+    "DEFAULT_CHUNK_FRAMES": "convert",
+    "ExportError": "errors",
+    "convert_batch": "batch",
+    "to_zarr": "convert",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The public names, imported from their modules on first use."""
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value

@@ -9,9 +9,11 @@ small values, so memory is bounded by the chunks in flight on each worker.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import dask.config
 from dask.base import get_scheduler
 from dask.callbacks import Callback
 from dask.threaded import get as threaded_get
@@ -71,10 +73,22 @@ def _run_local(
     # Delayed objects costs more than the conversion of a long recording.
     graph = {key: (func, task) for key, task in zip(keys, tasks, strict=True)}
     # dask's configured scheduler (e.g. "synchronous"), else its threads
-    scheduler = get_scheduler() or threaded_get  # type: ignore[no-untyped-call]
+    scheduler = _configured_scheduler() or threaded_get
     with Callback(posttask=finished):  # type: ignore[no-untyped-call]
         results = scheduler(graph, keys)
     return list(results)
+
+
+def _configured_scheduler() -> Callable[..., Any] | None:
+    """The scheduler set in dask's config, or a default client; never imports ``distributed``.
+
+    dask's ``get_scheduler`` imports ``distributed`` (0.1-0.2 s) to look for a
+    default client; none can exist before ``distributed`` is imported.
+    """
+    if "distributed" not in sys.modules and dask.config.get("scheduler", None) is None:
+        return None
+    found: Callable[..., Any] | None = get_scheduler()  # type: ignore[no-untyped-call]
+    return found
 
 
 def _run_distributed(

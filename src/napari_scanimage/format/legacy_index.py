@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 import struct
+from typing import TYPE_CHECKING
 
 import numpy as np
-import tifffile
 
 from napari_scanimage.errors import (
     NotScanImageError,
@@ -28,6 +28,9 @@ from napari_scanimage.format.header import SCANIMAGE_MAGIC
 from napari_scanimage.format.page_index import PageIndex
 from napari_scanimage.format.tiff import Ifd, TiffFileHandle, is_regular_file
 
+if TYPE_CHECKING:
+    import tifffile
+
 __all__ = [
     "TIFFFILE_ERRORS",
     "ClassicTiffHandle",
@@ -37,7 +40,6 @@ __all__ = [
 ]
 
 TIFFFILE_ERRORS = (
-    tifffile.TiffFileError,
     OSError,
     ValueError,
     IndexError,
@@ -48,7 +50,10 @@ TIFFFILE_ERRORS = (
     RecursionError,
     struct.error,
 )
-"""What tifffile raises on damaged files; turned into our errors naming the file."""
+"""What tifffile raises on damaged files; turned into our errors naming the file.
+
+(``tifffile.TiffFileError`` is a ``ValueError``: tifffile is imported only for
+the files that need it, so that opening a 2016+ file never loads it.)"""
 
 _DESCRIPTION = 270
 
@@ -104,6 +109,8 @@ def index_pages(handle: TiffFileHandle) -> PageIndex:
 
 
 def _index_with_tifffile(path: str) -> PageIndex:
+    import tifffile  # noqa: PLC0415 - only files without the static block need it
+
     try:
         with tifffile.TiffFile(path, is_scanimage=False) as tif:
             if not tif.is_bigtiff and os.path.getsize(path) >= 2**32:
@@ -120,6 +127,8 @@ def _index_with_tifffile(path: str) -> PageIndex:
 
 
 def _from_pages(path: str, tif: tifffile.TiffFile) -> PageIndex:
+    from tifffile import TiffPage  # noqa: PLC0415 - loaded by the caller already
+
     first = tif.pages.first
     height, width = int(first.imagelength), int(first.imagewidth)
     dtype = np.dtype(first.dtype).newbyteorder("<")
@@ -129,7 +138,7 @@ def _from_pages(path: str, tif: tifffile.TiffFile) -> PageIndex:
     truncation = None
     for number, page in enumerate(tif.pages, start=1):
         where = f"page {number}"
-        if not isinstance(page, tifffile.TiffPage):
+        if not isinstance(page, TiffPage):
             raise UnsupportedVersionError(path, f"{where}: tifffile gave no IFD for it")
         if page.compression != 1 or page.samplesperpixel != 1:
             msg = f"{where} is compressed or has several samples per pixel (unsupported)"

@@ -166,9 +166,9 @@ class PageIndex:
         extent = _page_extent(first)
         count = (handle.size - first.offset - extent) // stride + 1
         last = count - 1
-        checks: list[int] = (
-            np.unique(np.linspace(1, last, _SAMPLES + 1).astype(np.int64)).tolist() if last else []
-        )
+        # sorted(set()), not np.unique: that loads numpy.ma (10 ms of every open)
+        spread = np.linspace(1, last, _SAMPLES + 1).astype(np.int64).tolist() if last else []
+        checks: list[int] = sorted(set(spread))
         truncation = None
         for k in checks:
             offset = first.offset + k * stride

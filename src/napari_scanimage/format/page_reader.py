@@ -20,7 +20,6 @@ import functools
 import itertools
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +33,7 @@ from napari_scanimage.format.tiff import TiffFileHandle
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from concurrent.futures import ThreadPoolExecutor
 
     from napari_scanimage.format.page_index import PageIndex
 
@@ -238,7 +238,15 @@ class PageReader:
 
     def description(self, page: int) -> str:
         """The page's ImageDescription text, padding removed ('' when absent)."""
-        return self.descriptions([page])[page]
+        idx = self.index
+        start = int(idx.description_offsets[page])
+        if start < 0:
+            return ""
+        raw = bytearray(int(idx.description_nbytes[page]))
+        with self._using() as fd:
+            self._check(fd, start + len(raw))
+            self._fill(fd, memoryview(raw), start)
+        return _text(raw)
 
     def descriptions(self, pages: list[int]) -> dict[int, str]:
         """Several pages' descriptions, in as few reads as their places allow.
@@ -267,8 +275,7 @@ class PageReader:
                 self._check(fd, end)
                 self._fill(fd, memoryview(raw), first)
                 for start, size, page in run:
-                    text = bytes(raw[start - first : start - first + size])
-                    found[page] = text.rstrip(b"\0 \n").decode("utf-8", errors="replace")
+                    found[page] = _text(raw[start - first : start - first + size])
                 places = places[len(run) :]
         return found
 
@@ -356,11 +363,18 @@ class PageReader:
 @functools.cache
 def _pool() -> ThreadPoolExecutor:
     """Threads for the extra parts of big reads, started on first use."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - not for small reads
+
     return ThreadPoolExecutor(max_workers=max(1, _WORKERS), thread_name_prefix="scanimage-read")
 
 
 def _page_bytes(idx: PageIndex) -> int:
     return idx.height * idx.width * idx.dtype.itemsize
+
+
+def _text(raw: bytes | bytearray) -> str:
+    """A description slot's text, padding removed."""
+    return bytes(raw).rstrip(b"\0 \n").decode("utf-8", errors="replace")
 
 
 def _fingerprint_spans(idx: PageIndex) -> list[tuple[int, int]]:

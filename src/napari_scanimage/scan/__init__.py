@@ -13,5 +13,7 @@ Vocabulary (as in atlab/scanreader, made explicit):
 ``layout`` maps (frame, depth, channel) to pages, ``placement`` and
 ``fields`` place ROIs in the page and in µm, ``joining`` groups touching ROIs,
 ``indexing`` resolves numpy keys, ``source`` holds the open files, and ``scan``
-puts it together.
+puts it together.  ``summary_images`` streams a field through ``running_sums``,
+whose compiled kernel (``running_sums_kernel``, numba) shares ``sum_planes`` with
+it and is also kept compiled ahead (``sums_library`` loads, ``sums_build`` builds).
 """

@@ -8,7 +8,7 @@ out-of-range indexes raise ``ScanImageIndexError`` (an ``IndexError``).
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,7 +20,15 @@ if TYPE_CHECKING:
     from napari_scanimage.scan.fields import Field
     from napari_scanimage.scan.scan import Scan
 
-__all__ = ["AXES", "AxisIndex", "normalize_axis", "select", "split_key"]
+__all__ = [
+    "AXES",
+    "AxisIndex",
+    "normalize_axis",
+    "select",
+    "select_outer",
+    "select_plain",
+    "split_key",
+]
 
 AXES = ("fields", "y", "x", "channels", "frames")
 
@@ -33,10 +41,14 @@ class AxisIndex:
     """Non-negative int64 positions, in the order requested."""
     drop: bool
     """True when the key was a single int, so the axis disappears."""
+    span: slice | None = field(default=None, repr=False, compare=False)
+    """``values`` as a step-1 slice where the key showed it is one (ints, plain slices)."""
 
     @property
     def bounds(self) -> slice:
         """The smallest step-1 slice covering every selected position."""
+        if self.span is not None:
+            return self.span
         if len(self.values) == 0:
             return slice(0, 0)
         return slice(int(self.values.min()), int(self.values.max()) + 1)
@@ -44,6 +56,8 @@ class AxisIndex:
     @property
     def is_contiguous(self) -> bool:
         """Whether the positions are exactly ``bounds``, ascending."""
+        if self.span is not None:
+            return True
         v = self.values
         return len(v) == 0 or bool(v[-1] - v[0] == len(v) - 1 and np.all(np.diff(v) == 1))
 
@@ -75,21 +89,28 @@ def normalize_axis(key: Any, length: int, axis: str) -> AxisIndex:
     >>> normalize_axis([0, -1], 3, "y").values.tolist()
     [0, 2]
     """
+    kind = type(key)
+    if kind is int or kind is np.int64:  # the common keys first: this runs per frame read
+        return _position(int(key), length, axis)
+    if kind is slice:
+        start, stop, step = key.indices(length)
+        values = np.arange(start, stop, step, dtype=np.int64)
+        if step == 1 or len(values) == 0:
+            return AxisIndex(values, drop=False, span=slice(start, start + len(values)))
+        return AxisIndex(values, drop=False)
     if key is None:
         raise ScanImageIndexError(f"{axis}: new axes (None) are not supported")
-    if isinstance(key, slice):
-        return AxisIndex(np.arange(*key.indices(length), dtype=np.int64), drop=False)
     if isinstance(key, bool | np.bool_):
         raise ScanImageIndexError(f"{axis}: boolean indexes are not supported")
     if isinstance(key, int | np.integer):
-        return AxisIndex(_wrap(np.array([int(key)]), length, axis), drop=True)
+        return _position(int(key), length, axis)
     if isinstance(key, list | tuple | range | np.ndarray):
         arr = np.asarray(key)
         if arr.dtype == bool:
             raise ScanImageIndexError(f"{axis}: boolean masks are not supported")
         if arr.size == 0:
-            return AxisIndex(np.zeros(0, dtype=np.int64), drop=False)
-        if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
+            return AxisIndex(np.zeros(0, dtype=np.int64), drop=False, span=slice(0, 0))
+        if arr.ndim != 1 or arr.dtype.kind not in "iu":
             msg = f"{axis}: a list index must be a flat list of ints, got {key!r}"
             raise ScanImageIndexError(msg)
         return AxisIndex(_wrap(arr.astype(np.int64), length, axis), drop=False)
@@ -100,20 +121,87 @@ def normalize_axis(key: Any, length: int, axis: str) -> AxisIndex:
         raise ScanImageIndexError(msg) from None
 
 
+def _position(key: int, length: int, axis: str) -> AxisIndex:
+    """One int: checked and wrapped in plain Python (numpy costs microseconds here)."""
+    if not -length <= key < length:
+        raise ScanImageIndexError(f"{axis}: index {key} is out of range for length {length}")
+    if key < 0:
+        key += length
+    return AxisIndex(np.array([key], dtype=np.int64), drop=True, span=slice(key, key + 1))
+
+
 def _wrap(values: np.ndarray, length: int, axis: str) -> np.ndarray:
-    bad = (values < -length) | (values >= length)
-    if np.any(bad):
+    low, high = int(values.min()), int(values.max())
+    if low < -length or high >= length:
+        bad = (values < -length) | (values >= length)
         msg = f"{axis}: index {int(values[bad][0])} is out of range for length {length}"
         raise ScanImageIndexError(msg)
-    return np.where(values < 0, values + length, values)
+    return values + length * (values < 0) if low < 0 else values
 
 
 def select(scan: Scan, key: Any) -> np.ndarray:
-    """Read ``scan[key]``: each axis resolved alone, fields read by ``read_field``."""
+    """Read ``scan[key]``: each axis resolved alone, each field read as ``read_field`` does.
+
+    The resolved positions go straight to the scan's reading primitive (not
+    through ``read_field``, which would resolve them again), and the form
+    pipelines use per frame, ``scan[f, :, :, c, t]`` with ``t`` an int or a
+    step-1 slice, skips the general resolution: a frame read this way costs
+    what ``read_field`` costs.
+    """
+    if type(key) is tuple and len(key) == len(AXES):
+        plain = select_plain(scan, *key)
+        if plain is not None:
+            return plain
+    return select_outer(scan, key)
+
+
+def select_plain(
+    scan: Scan, fkey: Any, ykey: Any, xkey: Any, ckey: Any, tkey: Any
+) -> np.ndarray | None:
+    """Read ``scan[f, y, x, c, t]`` of the per-frame form; None for other keys.
+
+    The form: ints ``f`` and ``c``, step-1 slices ``y`` and ``x``, an int or a
+    step-1 slice ``t``; other keys are left to :func:`select_outer`.  Gives
+    exactly what that gives (values, shape, strides), with a fraction of its
+    bookkeeping.
+    """
+    if not (_is_int(fkey) and _is_int(ckey) and _is_span(ykey) and _is_span(xkey)):
+        return None
+    if _is_int(tkey):
+        t = _position(int(tkey), scan.num_frames, AXES[4]).values
+    elif _is_span(tkey):
+        start, stop, _ = tkey.indices(scan.num_frames)
+        t = np.arange(start, max(start, stop), dtype=np.int64)
+    else:
+        return None
+    fields = scan.fields
+    f = fields[int(_position(int(fkey), len(fields), AXES[0]).values[0])]
+    c = _position(int(ckey), scan.num_channels, AXES[3]).values
+    y0, y1, _ = ykey.indices(f.height)
+    x0, x1, _ = xkey.indices(f.width)
+    rows, cols = slice(y0, max(y0, y1)), slice(x0, max(x0, x1))
+    out = np.empty((len(t), 1, rows.stop - y0, cols.stop - x0), dtype=scan.dtype)
+    if out.size:
+        scan._read_into(f, c, t, rows, cols, out)
+    image = out[:, 0].transpose(1, 2, 0)  # (T, Y, X) -> (Y, X, T)
+    return image[:, :, 0] if _is_int(tkey) else image
+
+
+def _is_int(key: Any) -> bool:
+    return type(key) is int or isinstance(key, np.integer)
+
+
+def _is_span(key: Any) -> bool:
+    return type(key) is slice and (key.step is None or (type(key.step) is int and key.step == 1))
+
+
+def select_outer(scan: Scan, key: Any) -> np.ndarray:
+    """Read any key the general way: every axis resolved to positions, lists as outer indexes."""
     fkey, ykey, xkey, ckey, tkey = split_key(key)
-    fsel = normalize_axis(fkey, scan.num_fields, AXES[0])
-    chosen = [scan.fields[i] for i in fsel.values]
-    height, width = common_size(chosen or scan.fields[:1])
+    fields = scan.fields
+    fsel = normalize_axis(fkey, len(fields), AXES[0])
+    chosen = [fields[i] for i in fsel.values.tolist()]
+    height, width = common_size(chosen or fields[:1])
     ysel = normalize_axis(ykey, height, AXES[1])
     xsel = normalize_axis(xkey, width, AXES[2])
     csel = normalize_axis(ckey, scan.num_channels, AXES[3])
@@ -143,7 +231,8 @@ def _read_selection(
         return
     rows, cols = ysel.bounds, xsel.bounds
     if ysel.is_contiguous and xsel.is_contiguous:
-        scan.read_field(f.index, csel.values, tsel.values, rows, cols, out=out)
+        scan._read_into(f, csel.values, tsel.values, rows, cols, out)
         return
-    box = scan.read_field(f.index, csel.values, tsel.values, rows, cols)
+    box = np.empty((*out.shape[:2], rows.stop - rows.start, cols.stop - cols.start), out.dtype)
+    scan._read_into(f, csel.values, tsel.values, rows, cols, box)
     out[...] = box[:, :, ysel.values - rows.start][:, :, :, xsel.values - cols.start]

@@ -10,26 +10,26 @@ variances and covariances don't cancel, even when the first frame is dark or
 saturated).
 
 The summing itself is one compiled pass per row
-(:mod:`~napari_scanimage.scan.running_sums_kernel`); a chunk's rows are
-spread over threads, which write disjoint rows.
+(:mod:`~napari_scanimage.scan.running_sums_kernel`, loaded ahead-compiled
+where :mod:`~napari_scanimage.scan.sums_library` has it, so that a new process
+needs no numba); a chunk's rows are spread over threads, which write disjoint
+rows.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from napari_scanimage.scan.sum_planes import CROSS, OFFSETS, PLANES, SQUARES, TOTAL
+from napari_scanimage.scan.sums_library import add_rows_for
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from concurrent.futures import Future, ThreadPoolExecutor
 
 __all__ = ["CROSS", "OFFSETS", "SQUARES", "TOTAL", "RunningSums", "pairs"]
-
-OFFSETS = ((0, 1), (1, 0), (1, 1), (1, -1))
-"""Neighbour offsets (dy, dx); with their mirror images, the 8 neighbours."""
-
-TOTAL, SQUARES, CROSS = 0, 1, 2
-"""Planes of the totals: sum, sum of squares, then one per ``OFFSETS`` entry."""
 
 
 def pairs(offset: tuple[int, int]) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
@@ -67,9 +67,6 @@ class RunningSums:
     """Running sums of one field's pixels; feed chunks ``(frames, y, x)`` with :meth:`add`."""
 
     def __init__(self, shape: tuple[int, int], kinds: set[str], workers: int = 1) -> None:
-        from napari_scanimage.scan import running_sums_kernel  # noqa: PLC0415 - numba is slow to import
-
-        self._kernel = running_sums_kernel.add_rows
         self.kinds = kinds
         self.count = 0
         planes = 0
@@ -78,14 +75,17 @@ class RunningSums:
         if kinds & {"std", "correlation"}:
             planes = SQUARES + 1
         if "correlation" in kinds:
-            planes = CROSS + len(OFFSETS)
+            planes = PLANES
         self.shape = shape
         self.totals = np.zeros((planes, *shape))
         """float64 sums, the planes the kinds need (``TOTAL``, ``SQUARES``, ``CROSS`` + i)."""
         self.shift: np.ndarray | None = None
         self.maximum: np.ndarray | None = None
+        self.dtype: np.dtype[Any] | None = None
+        """dtype of the chunks (in native byte order), set by the first one."""
         self._scratch = [np.zeros((8, shape[1]), np.float32) for _ in range(max(1, workers))]
         self._pending: list[Future[None]] = []
+        self._kernel: Callable[..., None] | None = None
 
     def add(self, chunk: np.ndarray, pool: ThreadPoolExecutor | None = None) -> None:
         """Fold ``chunk`` in; with a pool, in its threads (call :meth:`wait` before reusing it).
@@ -97,18 +97,25 @@ class RunningSums:
         self.wait()
         if not chunk.dtype.isnative:  # the kernel reads native numbers only
             chunk = chunk.astype(chunk.dtype.newbyteorder("="))
+        if self.dtype is not None and chunk.dtype != self.dtype:
+            raise ValueError(f"chunks must share one dtype: {self.dtype}, then {chunk.dtype}")
+        chunk = np.ascontiguousarray(chunk)  # a no-op for the chunks summary_images reads
         if self.shift is None:
+            self._kernel = add_rows_for(chunk.dtype)  # one kernel (and shift dtype) per pass
+            self.dtype = chunk.dtype
             self.shift = _shift(chunk)
             if "max" in self.kinds:
                 self.maximum = chunk[0].copy()
         self.count += len(chunk)
         peak = self.maximum if self.maximum is not None else np.empty((0, 0), chunk.dtype)
+        kernel = self._kernel
+        assert kernel is not None
         if pool is None:
-            self._kernel(chunk, self.shift, 0, 1, self.totals, peak, self._scratch[0])
+            kernel(chunk, self.shift, 0, 1, self.totals, peak, self._scratch[0])
             return
         step = len(self._scratch)
         self._pending = [
-            pool.submit(self._kernel, chunk, self.shift, i, step, self.totals, peak, scratch)
+            pool.submit(kernel, chunk, self.shift, i, step, self.totals, peak, scratch)
             for i, scratch in enumerate(self._scratch)
         ]
 

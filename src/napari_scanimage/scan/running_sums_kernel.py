@@ -12,22 +12,25 @@ values' size, which the shift keeps near the pixel's spread).  Rows are
 independent, so threads take interleaved rows (``first``, ``step``) and the
 GIL is released.
 
-The module imports numba, so it is imported only when a summary is computed.
+The module imports numba, so it is imported only when a summary is computed
+and no ahead-compiled copy of the kernel is at hand
+(:mod:`~napari_scanimage.scan.sums_library`, built by
+:mod:`~napari_scanimage.scan.sums_build` from ``_add_rows`` and ``OPTIONS``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
 
-from napari_scanimage.scan.running_sums import CROSS, OFFSETS, SQUARES, TOTAL
+from napari_scanimage.scan.sum_planes import CROSS, OFFSETS, SQUARES, TOTAL
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["BLOCK", "add_rows"]
+__all__ = ["BLOCK", "OPTIONS", "add_rows"]
 
 BLOCK = 32
 """Frames summed in float32 before the partial sums go into the float64 totals."""
@@ -37,7 +40,8 @@ assert OFFSETS == ((0, 1), (1, 0), (1, 1), (1, -1)), "update _add_rows with OFFS
 
 # 'contract' lets multiply-adds fuse (FMA); no reassociation is needed to
 # vectorise (every loop is element-wise) and NaN/inf keep their meaning.
-_FASTMATH = {"contract"}
+OPTIONS: dict[str, Any] = {"nogil": True, "fastmath": {"contract"}, "boundscheck": False}
+"""numba's compile options for the kernel, here and ahead of time."""
 
 
 def _add_rows(  # pragma: no cover - compiled; tested through RunningSums
@@ -103,9 +107,7 @@ def _add_rows(  # pragma: no cover - compiled; tested through RunningSums
 def _compile(function: Callable[..., None], cache: bool = True) -> Callable[..., None]:
     """Compile ``function``, cached on disk where numba finds a writable folder."""
     try:
-        compiled: Callable[..., None] = numba.njit(
-            function, cache=cache, nogil=True, fastmath=_FASTMATH, boundscheck=False
-        )
+        compiled: Callable[..., None] = numba.njit(function, cache=cache, **OPTIONS)
     except RuntimeError:  # "no locator available": a read-only install and home
         if not cache:
             raise

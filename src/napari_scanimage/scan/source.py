@@ -152,9 +152,13 @@ class ScanSource:
         if len(pages) == 0:
             return
         files = self._files  # one snapshot, whatever a refresh does meanwhile
+        if len(files.readers) == 1:  # one file: global pages are its pages
+            _check_pages(files, pages)
+            files.readers[0].read(pages, rows, cols, out)
+            return
         which, local = _locate(files, pages)
-        cuts = np.flatnonzero(np.diff(which)) + 1
-        for start, stop in zip(np.r_[0, cuts], np.r_[cuts, len(pages)], strict=True):
+        cuts = [0, *(np.flatnonzero(np.diff(which)) + 1).tolist(), len(pages)]
+        for start, stop in itertools.pairwise(cuts):
             reader = files.readers[int(which[start])]
             reader.read(local[start:stop], rows, cols, out[start:stop])
 
@@ -165,7 +169,9 @@ class ScanSource:
 
     def description(self, page: int) -> str:
         """Description text of one global page."""
-        return self.descriptions([page])[page]
+        files = self._files
+        which, local = _locate(files, np.array([page]))
+        return files.readers[int(which[0])].description(int(local[0]))
 
     def descriptions(self, pages: list[int]) -> dict[int, str]:
         """Description texts of several global pages, in few reads per file."""
@@ -173,7 +179,7 @@ class ScanSource:
         wanted = np.array(sorted(set(pages)), dtype=np.int64)
         which, local = _locate(files, wanted)
         found: dict[int, str] = {}
-        for index in np.unique(which):
+        for index in sorted(set(which.tolist())):  # not np.unique: it loads numpy.ma
             mine = which == index
             texts = files.readers[int(index)].descriptions(local[mine].tolist())
             start = int(files.starts[index])
@@ -250,12 +256,16 @@ def _starts(readers: list[PageReader] | tuple[PageReader, ...]) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
 
-def _locate(files: _Files, pages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _check_pages(files: _Files, pages: np.ndarray) -> None:
     total = int(files.starts[-1])
-    if np.any(pages >= total) or np.any(pages < 0):
+    if int(pages.min()) < 0 or int(pages.max()) >= total:
         bad = int(pages[(pages >= total) | (pages < 0)][0])
         msg = f"page {bad} requested, the acquisition has {total}"
         raise TruncatedFileError(files.readers[-1].path, msg)
+
+
+def _locate(files: _Files, pages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    _check_pages(files, pages)
     which = np.searchsorted(files.starts, pages, side="right") - 1
     return which, pages - files.starts[which]
 
