@@ -124,7 +124,9 @@ def test_a_writer_thread_against_a_polling_reader(tmp_path):
     written = write_scan(tmp_path, SPLIT)
     truth = written.fields[0].data
     polls = wrong = 0
-    for seed in range(10):
+    for seed in range(60):  # recordings until a thousand polls have checked reads
+        if polls >= 1000:
+            break
         folder = tmp_path / f"live{seed}"
         folder.mkdir()
         live = LiveWriter(written, folder)
