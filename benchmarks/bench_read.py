@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import mmap
+import os
 import random
 import statistics
 import subprocess
@@ -135,6 +137,61 @@ class MappedPages:
     def close(self):
         self._map.close()
         self._file.close()
+
+
+class CountingFile(io.RawIOBase):
+    """A file whose reads are counted: what tifffile asks of the disk."""
+
+    def __init__(self, path):
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
+        self.reads = 0
+
+    def readinto(self, buffer):
+        self.reads += 1
+        return self._file.readinto(buffer)
+
+    def seek(self, offset, whence=0):
+        return self._file.seek(offset, whence)
+
+    def tell(self):
+        return self._file.tell()
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def close(self):
+        self._file.close()
+        super().close()
+
+
+def count_reads(path) -> tuple[int, int]:
+    """System calls that read, ours against tifffile's, to open, count frames, read frame 1."""
+    calls = [0]
+    pread, preadv = os.pread, os.preadv
+
+    def counted(real):
+        def call(*args):
+            calls[0] += 1
+            return real(*args)
+
+        return call
+
+    os.pread, os.preadv = counted(pread), counted(preadv)
+    try:
+        scan = read_scan(path)
+        assert scan.num_frames > 0
+        scan[0, :, :, 0, 0]
+        scan.close()
+    finally:
+        os.pread, os.preadv = pread, preadv
+    counting = CountingFile(path)
+    with tifffile.TiffFile(counting) as tif:
+        assert tif.series[0].shape
+        tif.pages[0].asarray()
+    return calls[0], counting.reads
 
 
 def main(argv=None):
@@ -298,6 +355,11 @@ def main(argv=None):
         f"one field of 4 (mROI, {mroi.num_frames} frames, {field_mb:.0f} MB of "
         f"{mroi_path.stat().st_size / 1e6:.0f} MB): ours {fmt(ours_field).strip()}, tifffile "
         f"(whole pages, then rows) {fmt(tiff_field).strip()}: {tiff_field / ours_field:.1f}x"
+    )
+    ours, theirs = count_reads(path)
+    print(
+        f"reads to open + num_frames + first frame: ours {ours} system calls "
+        f"(pread/preadv), tifffile {theirs} file reads (series[0].shape, pages[0])"
     )
     for mode, target in (("--iterate", mroi_path), ("--peak", path)):
         probe = subprocess.run(
