@@ -22,7 +22,7 @@ from pynwb.ophys import TwoPhotonSeries
 
 from napari_scanimage import __version__
 from napari_scanimage.export.nwb.clock import session_start
-from napari_scanimage.export.nwb.frames import FieldFrames
+from napari_scanimage.export.nwb.frames import FieldFrames, ReusedBuffer
 from napari_scanimage.export.nwb.header import header_record
 from napari_scanimage.export.nwb.plan import GENERATOR
 from napari_scanimage.export.nwb.planes import add_device, add_imaging_planes, channel_names
@@ -69,11 +69,12 @@ def build_nwbfile(
     nwbfile.subject = _subject(metadata)
     device = add_device(nwbfile, scan, metadata)
     planes = add_imaging_planes(nwbfile, scan, metadata, plan.fields, plan.channels, device)
+    buffer = ReusedBuffer()  # the series are written one after the other
     for series in plan.series:
+        frames = FieldFrames(scan, series, buffer, moved)
+        plane = planes[series.field.index]
         nwbfile.add_acquisition(
-            _two_photon_series(
-                scan, metadata, plan, series, planes[series.field.index], device, moved
-            )
+            _two_photon_series(scan, metadata, plan, series, frames, plane, device)
         )
     return nwbfile
 
@@ -92,14 +93,14 @@ def _two_photon_series(
     metadata: NwbMetadata,
     plan: NwbPlan,
     series: SeriesPlan,
+    frames: FieldFrames,
     plane: ImagingPlane,
     device: Device,
-    moved: Callable[[], None] | None,
 ) -> TwoPhotonSeries:
     f = series.field
-    frames: Any = FieldFrames(scan, series, moved)
+    data: Any = frames
     if plan.compression is not None:
-        frames = H5DataIO(
+        data = H5DataIO(
             frames, compression="gzip", compression_opts=plan.compression_level, shuffle=True
         )
     timing = field_timing(scan, f.index, plan.num_frames)
@@ -130,7 +131,7 @@ def _two_photon_series(
     return TwoPhotonSeries(
         name=series.name,
         imaging_plane=plane,
-        data=frames,
+        data=data,
         unit=given.get("unit", "n.a."),
         description=ours if text is None else f"{text}; {ours}",
         comments="; ".join(comments),

@@ -2,13 +2,15 @@
 
 :class:`FieldFrames` is an hdmf ``GenericDataChunkIterator``: hdmf asks it for
 one buffer of whole frames at a time and writes it before asking for the next,
-so one reused buffer holds everything in memory, however long the recording.
+so one buffer, reused by every series of an export (:class:`ReusedBuffer`), holds
+everything in memory, however long the recording.
 Every buffer is what ``scan.read_field(field, channel, frames)`` returns, with
 the scan's joining, trims and scan-phase correction.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,21 +22,39 @@ if TYPE_CHECKING:
     from napari_scanimage.export.nwb.plan import SeriesPlan
     from napari_scanimage.scan.scan import Scan
 
-__all__ = ["FieldFrames"]
+__all__ = ["FieldFrames", "ReusedBuffer"]
+
+
+class ReusedBuffer:
+    """One allocation for all buffers of an export: its pages are faulted in once."""
+
+    def __init__(self) -> None:
+        self._flat = np.empty(0, dtype=np.uint8)
+
+    def take(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
+        """A C-contiguous array of ``shape`` over the shared memory (grown if too small)."""
+        nbytes = math.prod(shape) * dtype.itemsize
+        if self._flat.size < nbytes:
+            self._flat = np.empty(nbytes, dtype=np.uint8)
+        return self._flat[:nbytes].view(dtype).reshape(shape)
 
 
 class FieldFrames(GenericDataChunkIterator):  # type: ignore[misc]  # hdmf is untyped
     """``(frames, y, x)`` of one field and channel, one buffer of frames at a time."""
 
     def __init__(
-        self, scan: Scan, plan: SeriesPlan, moved: Callable[[], None] | None = None
+        self,
+        scan: Scan,
+        plan: SeriesPlan,
+        buffer: ReusedBuffer | None = None,
+        moved: Callable[[], None] | None = None,
     ) -> None:
         self._scan = scan
         self._plan = plan
+        self._buffer = buffer or ReusedBuffer()
         self._moved = moved
         layout = plan.layout
         _, height, width = layout.shape
-        self._buffer: np.ndarray | None = None  # allocated on first use, then reused
         super().__init__(
             chunk_shape=layout.chunk,
             buffer_shape=(layout.buffer_frames, height, width),
@@ -43,11 +63,8 @@ class FieldFrames(GenericDataChunkIterator):  # type: ignore[misc]  # hdmf is un
 
     def _get_data(self, selection: tuple[slice, ...]) -> np.ndarray:
         times, rows, cols = selection
-        count = times.stop - times.start
-        if self._buffer is None:
-            frames, height, width = self.buffer_shape
-            self._buffer = np.empty((frames, 1, height, width), dtype=self._scan.dtype)
-        out = self._buffer[:count, :, : rows.stop - rows.start, : cols.stop - cols.start]
+        shape = (times.stop - times.start, 1, rows.stop - rows.start, cols.stop - cols.start)
+        out = self._buffer.take(shape, self._scan.dtype)
         self._scan.read_field(
             self._plan.field.index,
             channels=[self._plan.channel],
