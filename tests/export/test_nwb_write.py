@@ -140,3 +140,10 @@ def test_memory_does_not_grow_with_the_recording(write, tmp_path, monkeypatch):
         data = nwbfile.acquisition["TwoPhotonSeriesField1Ch1"].data
         assert data.chunks == (2, 128, 128)
         np.testing.assert_array_equal(data[790:], scan.read_field(0, frames=range(790, 800))[:, 0])
+
+
+def test_without_the_nwb_extra_one_error_says_how_to_install_it(scan, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynwb", None)  # as if pynwb were not installed
+    with pytest.raises(ExportError, match=r"pip install 'napari-scanimage\[nwb\]'"):
+        scan.to_nwb(tmp_path / "scan.nwb")
+    assert leftovers(tmp_path) == []

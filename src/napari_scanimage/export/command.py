@@ -131,7 +131,5 @@ def format_options(chosen: str, options: dict[str, Any]) -> dict[str, Any]:
             raise ExportError(f"{flag} is for OME-Zarr; NWB chunks are chosen per series")
     if compression in ("zstd", "blosc"):
         raise ExportError(f"--compression {compression} is for OME-Zarr; NWB takes gzip or none")
-    options.pop("ngff", None)
-    options.pop("chunk_frames", None)
-    options.pop("shard_frames", None)
+    options.pop("ngff", None)  # the CLI's default; NWB has no such choice
     return {**options, "compression": None if compression == "none" else "gzip"}

@@ -6,6 +6,7 @@ and CaImAn read.  One ``TwoPhotonSeries`` per field and channel, each with an
 ROIs side by side.  Needs the ``nwb`` extra (pynwb, hdmf, PyYAML), imported
 only here.  How the parts fit, in the order an export uses them:
 
+- ``requires``: the one error when the ``nwb`` extra is not installed.
 - ``metadata``: the user's YAML (neuroconv's layout), checked key by key.
 - ``plan``: which series, their names, chunks and write buffers (no pynwb).
 - ``clock``: ``session_start_time`` from ScanImage's ``epoch`` and the time-zone rule.

@@ -28,6 +28,7 @@ from napari_scanimage.export.errors import ExportError
 from napari_scanimage.export.nwb.metadata import load_metadata
 from napari_scanimage.export.nwb.plan import NwbPlan
 from napari_scanimage.export.nwb.read import written_by_us
+from napari_scanimage.export.nwb.requires import require_nwb
 from napari_scanimage.export.nwb.write import to_nwb
 from napari_scanimage.scan.scan import read_scan
 
@@ -63,6 +64,7 @@ def convert_nwb_batch(
     (``metadata``, ``compression``, ``overwrite``, ...).  The metadata is
     checked once, before any file is written, and used for every acquisition.
     """
+    require_nwb()
     target = Path(out_dir)
     if summary is not None and Path(summary).suffix.lower() not in (".csv", ".json"):
         raise ExportError(f"summary {summary}: the name must end in .csv or .json")

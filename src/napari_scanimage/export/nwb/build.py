@@ -56,7 +56,12 @@ def build_nwbfile(
     start, clock_note = session_start(scan, metadata)
     given = {k: v for k, v in metadata.nwbfile.items() if k != "session_start_time"}
     notes = [given.pop("notes")] if "notes" in given else []
-    notes += [_provenance(scan), clock_note, f"Every TwoPhotonSeries: {AXES}."]
+    notes += [
+        _provenance(scan),
+        clock_note,
+        f"Every TwoPhotonSeries: {AXES} (the NWB schema's text calls its frame axes width, "
+        "height; nwb-schema issue 660 proposes height, width).",
+    ]
     nwbfile = NWBFile(
         session_description=given.pop("session_description", _session_description(scan, plan)),
         identifier=given.pop("identifier", str(uuid.uuid4())),

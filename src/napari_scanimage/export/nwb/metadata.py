@@ -47,6 +47,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from napari_scanimage.export.errors import ExportError
+from napari_scanimage.export.nwb.requires import require_nwb
 
 __all__ = ["MetadataSource", "NwbMetadata", "load_metadata", "parse_timezone"]
 
@@ -151,6 +152,7 @@ def load_metadata(source: MetadataSource | NwbMetadata = None) -> NwbMetadata:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ExportError(f"{path}: cannot read the metadata file ({exc})") from exc
+    require_nwb()
     import yaml  # noqa: PLC0415 - only NWB exports read YAML
 
     try:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from napari_scanimage.export.errors import ExportError
 from napari_scanimage.export.nwb.plan import GENERATOR
+from napari_scanimage.export.nwb.requires import require_nwb
 
 if TYPE_CHECKING:
     import os
@@ -58,6 +59,7 @@ class NwbInfo:
 
 def nwb_info(path: str | os.PathLike[str]) -> NwbInfo:
     """Every ``TwoPhotonSeries`` of an NWB file, in the file's order."""
+    require_nwb()
     from pynwb import NWBHDF5IO  # noqa: PLC0415 - pynwb loads on demand
     from pynwb.ophys import TwoPhotonSeries  # noqa: PLC0415
 

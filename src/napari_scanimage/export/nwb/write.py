@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from napari_scanimage.export.errors import ExportError
 from napari_scanimage.export.nwb.metadata import load_metadata
 from napari_scanimage.export.nwb.plan import NwbPlan
+from napari_scanimage.export.nwb.requires import require_nwb
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -83,6 +84,7 @@ def to_nwb(
         Bad metadata or options, ``path`` exists (without ``overwrite``) or
         cannot be written.
     """
+    require_nwb()
     from napari_scanimage.export.nwb.build import build_nwbfile  # noqa: PLC0415 - pynwb
 
     target = Path(path)
