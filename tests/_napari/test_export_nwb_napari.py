@@ -12,6 +12,9 @@ from napari_scanimage.testing import ScanSpec
 from tests.conftest import STRIPS
 
 pynwb = pytest.importorskip("pynwb")
+# The exporter runs in Qt worker threads below; code a QThread runs first stays invisible
+# to coverage, so load it here, in the main thread.
+pytest.importorskip("napari_scanimage.export.nwb.build")
 
 SPEC = ScanSpec(rois=STRIPS, channels=(1, 2), num_frames=32)
 

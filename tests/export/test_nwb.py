@@ -330,3 +330,21 @@ def test_real_single_frame_recording(tmp_path):
     # one frame of 512 x 512: nwbinspector takes the longest axis for time and says so
     assert {m[0] for m in serious_messages(out)} == {"check_data_orientation"}
     assert_dandi_ready(out, ignore=("check_data_orientation",))
+
+
+def test_scanimage_3x_without_timestamps_is_timed_by_the_header_rate(tmp_path):
+    from napari_scanimage.testing_legacy import LegacySpec, write_legacy_scan
+
+    truth = write_legacy_scan(tmp_path, LegacySpec(generation="3.x", num_frames=30))
+    scan = read_scan(truth.path)
+    assert np.isnan(scan.frame_timestamps(0)).all()
+    out = scan.to_nwb(tmp_path / "old.nwb", META)
+    io, nwbfile = read_back(out)
+    with io:
+        series = nwbfile.acquisition["TwoPhotonSeriesField1Ch1"]
+        assert series.timestamps is None
+        assert (series.starting_time, series.rate) == (0.0, pytest.approx(truth.fps))
+        assert "the files record no frameTimestamps_sec" in series.comments
+        np.testing.assert_array_equal(series.data[:], truth.data[0, :, 0])
+    assert header_bytes(out) == scan.header.raw
+    assert_dandi_ready(out)

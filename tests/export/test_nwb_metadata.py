@@ -219,3 +219,20 @@ def test_an_empty_yaml_file_means_defaults(tmp_path):
 )
 def test_epochs_as_scanimage_writes_them(epoch, expected):
     assert epoch_time(epoch) == expected
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        ({"Ophys": {"Device": [{"model": "Bergamo II"}]}}, r"model needs a manufacturer"),
+        (
+            {"Ophys": {"ImagingPlane": [{"optical_channel": [{}, {}, {}]}]}},
+            r"optical_channel has 3 entries; give one for every channel or one per exported "
+            r"channel \(2\)",
+        ),
+    ],
+)
+def test_metadata_that_does_not_fit_the_scan_is_an_error(scan, tmp_path, meta, message):
+    with pytest.raises(ExportError, match=message):
+        scan.to_nwb(tmp_path / "x.nwb", meta)
+    assert not (tmp_path / "x.nwb").exists()
