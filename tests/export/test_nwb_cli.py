@@ -61,6 +61,19 @@ def test_convert_to_nwb_by_suffix_then_info_lists_the_series(mroi, meta, tmp_pat
         assert s["shape"] == [32, f.height, f.width]
 
 
+def test_info_on_a_missing_or_foreign_file_is_one_line(tmp_path, capsys):
+    assert main(["info", str(tmp_path / "missing.nwb")]) == 2
+    assert (
+        capsys.readouterr().err
+        == f"napari-scanimage: error: {tmp_path}/missing.nwb: no such file\n"
+    )
+    (tmp_path / "fake.nwb").write_bytes(b"not HDF5")
+    assert main(["info", str(tmp_path / "fake.nwb")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"napari-scanimage: error: {tmp_path}/fake.nwb: cannot open as an NWB")
+    assert err.count("\n") == 1
+
+
 def test_convert_reads_with_the_options_given_and_no_compression(mroi, tmp_path, capsys):
     out = tmp_path / "joined.nwb"
     paths = [str(p) for p in mroi.paths]

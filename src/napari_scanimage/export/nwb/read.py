@@ -9,15 +9,13 @@ imaging plane lies, so a user can choose suite2p's ``nwb_series``.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from napari_scanimage.export.errors import ExportError
 from napari_scanimage.export.nwb.plan import GENERATOR
 from napari_scanimage.export.nwb.requires import require_nwb
-
-if TYPE_CHECKING:
-    import os
 
 __all__ = ["NwbInfo", "SeriesInfo", "format_nwb_info", "nwb_info", "written_by_us"]
 
@@ -60,6 +58,8 @@ class NwbInfo:
 def nwb_info(path: str | os.PathLike[str]) -> NwbInfo:
     """Every ``TwoPhotonSeries`` of an NWB file, in the file's order."""
     require_nwb()
+    if not os.path.isfile(path):
+        raise ExportError(f"{path}: no such file")
     from pynwb import NWBHDF5IO  # noqa: PLC0415 - pynwb loads on demand
     from pynwb.ophys import TwoPhotonSeries  # noqa: PLC0415
 
