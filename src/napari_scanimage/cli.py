@@ -44,6 +44,15 @@ def _files(paths: Sequence[str], only: bool) -> list[str]:
 def _info(args: argparse.Namespace) -> int:
     from napari_scanimage.scan.scan import read_scan  # noqa: PLC0415
 
+    if all(str(p).lower().endswith(".nwb") for p in args.paths):
+        from napari_scanimage.export.nwb import format_nwb_info, nwb_info  # noqa: PLC0415
+
+        found = [nwb_info(p) for p in args.paths]
+        texts = [format_nwb_info(i) for i in found]
+        print(
+            json.dumps([i.to_dict() for i in found], indent=2) if args.json else "\n".join(texts)
+        )
+        return 0
     with read_scan(_files(args.paths, args.only), join_contiguous=args.join) as scan:
         info = summarize(scan)
     print(json.dumps(info, indent=2) if args.json else format_summary(info))
@@ -70,7 +79,9 @@ def _convert(args: argparse.Namespace) -> int:
             "trim": args.trim,
             "fix_scan_phase": _phase_option(args.fix_scan_phase),
         },
-        compression=None if args.compression == "none" else args.compression,
+        format=args.format,
+        metadata=args.metadata,
+        compression=args.compression,
         overwrite=args.overwrite,
         quiet=args.quiet,
         ngff=args.ngff,
@@ -210,8 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    info = commands.add_parser("info", help="print a summary of a scan")
-    info.add_argument("paths", nargs="+", help="files or glob patterns of one acquisition")
+    info = commands.add_parser("info", help="print a summary of a scan (or an NWB file's series)")
+    info.add_argument(
+        "paths", nargs="+", help="files or glob patterns of one acquisition, or .nwb files"
+    )
     info.add_argument("--json", action="store_true", help="print JSON instead of text")
     info.add_argument("--join", action="store_true", help="join contiguous ROIs")
     _only_flag(info)
@@ -229,19 +242,28 @@ def build_parser() -> argparse.ArgumentParser:
     view.set_defaults(run=_view)
     convert = commands.add_parser(
         "convert",
-        help="write scans as OME-Zarr (one image per field); resumable",
+        help="write scans as OME-Zarr (one image per field; resumable) or NWB",
         description="One acquisition to one store (--out), or every acquisition under "
-        "folders and patterns to DIR/<stem>.zarr (--out-dir), with a summary table.",
+        "folders and patterns to DIR/<stem>.zarr (--out-dir), with a summary table. "
+        "--out FILE.nwb or --format nwb writes NWB: one TwoPhotonSeries per field and channel.",
     )
     convert.add_argument(
         "paths", nargs="+", help="files or patterns of one acquisition; with --out-dir, "
         "also folders (searched recursively) holding many",
     )  # fmt: skip
     target = convert.add_mutually_exclusive_group(required=True)
-    target.add_argument("-o", "--out", help="the Zarr store to write (DIR.zarr)")
+    target.add_argument("-o", "--out", help="the Zarr store (DIR.zarr) or NWB file (FILE.nwb)")
     target.add_argument(
-        "--out-dir", metavar="DIR", help="write each acquisition to DIR/<stem>.zarr"
+        "--out-dir", metavar="DIR", help="write each acquisition to DIR/<stem>.zarr (or .nwb)"
     )
+    convert.add_argument(
+        "--format", choices=("zarr", "nwb"),
+        help="output format (default: nwb for --out FILE.nwb, otherwise zarr)",
+    )  # fmt: skip
+    convert.add_argument(
+        "--metadata", metavar="YAML",
+        help="NWB: subject, session, indicator, ... in neuroconv's layout, and timezone",
+    )  # fmt: skip
     convert.add_argument(
         "--ngff", choices=("0.4", "0.5"), default="0.4",
         help="0.4: Zarr v2, one file per chunk (default, widely read); "
@@ -263,8 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="summary table in DIR with --out-dir: .csv (default) or .json",
     )  # fmt: skip
     convert.add_argument(
-        "--compression", choices=("zstd", "blosc", "none"), default="none", help="chunk codec"
-    )
+        "--compression", choices=("zstd", "blosc", "gzip", "none"),
+        help="chunk codec: zstd, blosc or none (Zarr, default none); gzip or none (NWB, "
+        "default gzip)",
+    )  # fmt: skip
     convert.add_argument("--join", action="store_true", help="join contiguous ROIs")
     convert.add_argument(
         "--trim",
@@ -282,8 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="undo the bidirectional scan phase: estimated per ROI, or the offset given",
     )
     convert.add_argument(
-        "--overwrite", action="store_true", help="replace an existing store instead of resuming"
-    )
+        "--overwrite", action="store_true",
+        help="replace an existing store instead of resuming (NWB: an existing file)",
+    )  # fmt: skip
     _quiet_flag(convert)
     _only_flag(convert)
     convert.set_defaults(run=_convert)

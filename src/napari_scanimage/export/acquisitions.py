@@ -37,9 +37,11 @@ class Acquisition:
 
 
 def find_acquisitions(
-    inputs: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str]
+    inputs: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    suffix: str = ".zarr",
 ) -> tuple[list[Acquisition], list[str]]:
-    """Acquisitions among the inputs (with their stores in ``out_dir``), and the skipped TIFFs.
+    """Acquisitions among the inputs (written to ``out_dir/<stem><suffix>``), and skipped TIFFs.
 
     Only names are compared here (the files' first bytes for single files);
     opening an acquisition checks that its files agree.  Two acquisitions
@@ -65,7 +67,7 @@ def find_acquisitions(
         stem = acquisition_stem(files)
         taken[stem] = taken.get(stem, 0) + 1
         name = stem if taken[stem] == 1 else f"{stem}_{taken[stem]}"
-        acquisitions.append(Acquisition(name, tuple(files), root / f"{name}.zarr"))
+        acquisitions.append(Acquisition(name, tuple(files), root / f"{name}{suffix}"))
     return acquisitions, skipped
 
 

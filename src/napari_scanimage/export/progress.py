@@ -59,7 +59,7 @@ class _Lines:
 
     def __init__(self, description: str, unit: str, stream: TextIO) -> None:
         self.description, self.unit, self.stream = description, unit, stream
-        self.last = -1.0
+        self.last = time.monotonic()  # the first line after a while, or at the end
         self.said: tuple[int, int] | None = None
 
     def report(self, done: int, total: int) -> None:

@@ -606,6 +606,12 @@ class Scan:
 
         return to_zarr(self, path, **options)
 
+    def to_nwb(self, path: str | os.PathLike[str], metadata: Any = None, **options: Any) -> Path:
+        """Write the scan as NWB; see :func:`napari_scanimage.export.nwb.to_nwb`."""
+        from napari_scanimage.export.nwb import to_nwb  # noqa: PLC0415 - pynwb loads on demand
+
+        return to_nwb(self, path, metadata, **options)
+
     def reopen(self) -> Scan:
         """Open the files again, to see frames (and split files) written since.
 

@@ -1,0 +1,189 @@
+"""Many acquisitions to NWB: ``napari-scanimage convert INPUT... --out-dir DIR --format nwb``.
+
+The same machinery as the OME-Zarr batch (:mod:`napari_scanimage.export.batch`):
+inputs sorted into acquisitions by ScanImage's file-name counters, each written
+to ``DIR/<stem>.nwb``, one progress count over everything and a summary table
+(``converted``, ``complete``, ``failed``, ``skipped``).  An NWB file is one HDF5
+file with one writer, so its series are written one after the other; with a
+``dask.distributed`` client, whole acquisitions run as tasks on the cluster
+instead, several at once.  Re-running resumes: a ``.nwb`` this exporter
+completed is skipped (files only get that name when complete), anything else
+in the way fails that acquisition unless ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from napari_scanimage.errors import ScanImageWarning
+from napari_scanimage.export.acquisitions import find_acquisitions
+from napari_scanimage.export.batch import BatchResult, write_summary
+from napari_scanimage.export.errors import ExportError
+from napari_scanimage.export.nwb.metadata import load_metadata
+from napari_scanimage.export.nwb.plan import NwbPlan
+from napari_scanimage.export.nwb.read import written_by_us
+from napari_scanimage.export.nwb.requires import require_nwb
+from napari_scanimage.export.nwb.write import to_nwb
+from napari_scanimage.scan.scan import read_scan
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from distributed import Client
+
+    from napari_scanimage.export.acquisitions import Acquisition
+
+__all__ = ["convert_nwb_batch", "convert_one_nwb"]
+
+logger = logging.getLogger(__name__)
+
+_PLAN_OPTIONS = ("fields", "channels", "compression", "compression_level")
+
+
+def convert_nwb_batch(
+    inputs: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    client: Client | None = None,
+    progress: Callable[[int, int], object] | None = None,
+    summary: str | os.PathLike[str] | None = "summary.csv",
+    read_options: dict[str, Any] | None = None,
+    **options: Any,
+) -> list[BatchResult]:
+    """Convert every acquisition among ``inputs`` to ``out_dir/<stem>.nwb``.
+
+    Parameters are those of :func:`~napari_scanimage.export.convert_batch`
+    (whose table, :class:`~napari_scanimage.export.batch.BatchResult`, this fills);
+    ``options`` go to :func:`~napari_scanimage.export.nwb.to_nwb`
+    (``metadata``, ``compression``, ``overwrite``, ...).  The metadata is
+    checked once, before any file is written, and used for every acquisition.
+    """
+    require_nwb()
+    target = Path(out_dir)
+    if summary is not None and Path(summary).suffix.lower() not in (".csv", ".json"):
+        raise ExportError(f"summary {summary}: the name must end in .csv or .json")
+    options = dict(options)
+    options["metadata"] = load_metadata(options.get("metadata"))
+    acquisitions, skipped = find_acquisitions(inputs, target, suffix=".nwb")
+    target.mkdir(parents=True, exist_ok=True)
+    reading = {k: v for k, v in (read_options or {}).items() if v is not None}
+    totals = [_count(a, reading, options) for a in acquisitions]
+    grand_total = sum(totals)
+    report = progress or (lambda done, total: None)
+    report(0, grand_total)
+    if client is None:
+        results = []
+        base = 0
+        for acquisition, total in zip(acquisitions, totals, strict=True):
+
+            def moved(done: int, _total: int, base: int = base) -> None:
+                report(base + done, grand_total)
+
+            results.append(convert_one_nwb(acquisition, reading, options, moved))
+            base += total
+            report(base, grand_total)  # a failed one counts as passed, so the bar ends full
+    else:
+        results = _on_cluster(client, acquisitions, totals, reading, options, report)
+    results += [
+        BatchResult(Path(p).stem, "", 1, None, _size([p]), 0.0, "skipped", "not a ScanImage file")
+        for p in skipped
+    ]
+    if summary is not None:
+        write_summary(results, target / summary)
+    return results
+
+
+def convert_one_nwb(
+    acquisition: Acquisition,
+    reading: dict[str, Any],
+    options: dict[str, Any],
+    progress: Callable[[int, int], object] | None = None,
+) -> BatchResult:
+    """One acquisition to its ``.nwb``; never raises (the result says what went wrong)."""
+    start = time.perf_counter()
+    result = BatchResult(
+        acquisition=acquisition.stem,
+        store=str(acquisition.store),
+        files=len(acquisition.files),
+        frames=None,
+        bytes=_size(acquisition.files),
+        seconds=0.0,
+        status="converted",
+    )
+    overwrite = bool(options.get("overwrite"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScanImageWarning)
+        try:
+            with read_scan(list(acquisition.files), **reading) as scan:
+                result.frames = scan.num_frames
+                if (
+                    acquisition.store.is_file()
+                    and not overwrite
+                    and written_by_us(acquisition.store)
+                ):
+                    result.status = "complete"
+                else:
+                    to_nwb(scan, acquisition.store, progress=progress, **options)
+        except Exception as exc:  # one failure must not stop the rest
+            result.status = "failed"
+            result.error = " ".join(f"{type(exc).__name__}: {exc}".split())
+            logger.warning("%s failed: %s", acquisition.stem, result.error)
+    result.warnings = "; ".join(
+        " ".join(str(w.message).split())
+        for w in caught
+        if issubclass(w.category, ScanImageWarning)
+    )
+    result.seconds = round(time.perf_counter() - start, 3)
+    return result
+
+
+def _on_cluster(
+    client: Client,
+    acquisitions: list[Acquisition],
+    totals: list[int],
+    reading: dict[str, Any],
+    options: dict[str, Any],
+    report: Callable[[int, int], object],
+) -> list[BatchResult]:
+    """Each acquisition as one task; progress moves as acquisitions finish."""
+    from distributed import as_completed  # noqa: PLC0415 - only with a cluster
+
+    grand_total = sum(totals)
+    futures = [
+        client.submit(convert_one_nwb, a, reading, options, pure=False) for a in acquisitions
+    ]
+    order = {future.key: i for i, future in enumerate(futures)}
+    results: list[BatchResult | None] = [None] * len(futures)
+    done = 0
+    for future in as_completed(futures):  # type: ignore[no-untyped-call]
+        i = order[future.key]
+        results[i] = future.result()
+        done += totals[i]
+        report(done, grand_total)
+    return [r for r in results if r is not None]
+
+
+def _count(acquisition: Acquisition, reading: dict[str, Any], options: dict[str, Any]) -> int:
+    """Write buffers of one acquisition; 0 if it cannot be planned (its conversion says why)."""
+    planned = {k: options[k] for k in _PLAN_OPTIONS if k in options}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with read_scan(list(acquisition.files), **reading) as scan:
+                return NwbPlan.of(scan, **planned).num_buffers
+    except Exception:  # reported when the conversion itself fails
+        return 0
+
+
+def _size(files: Sequence[str]) -> int:
+    total = 0
+    for f in files:
+        with contextlib.suppress(OSError):
+            total += os.path.getsize(f)
+    return total
