@@ -461,7 +461,6 @@ def _fingerprint_spans(idx: PageIndex) -> list[tuple[int, int]]:
     return spans
 
 
-
 def _guard_span(spans: list[tuple[int, int]]) -> tuple[int, int]:
     """Page 1's description, with its first pixels when they follow closely (one range)."""
     start, size = spans[0]

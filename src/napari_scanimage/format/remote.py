@@ -68,18 +68,24 @@ class RemoteObject:
     the object from a replaced one (ETag or version, and size).
     """
 
-    def __init__(self, url: str, fs: Any, path: str, info: Mapping[str, Any]) -> None:
+    def __init__(
+        self, url: str, fs: Any, path: str, info: Mapping[str, Any], secrets: list[str]
+    ) -> None:
         self.url = url
         self.name = redact(url)
         self._fs = fs
         self._path = path
         self.size = int(info.get("size") or 0)
         tag = next(
-            (info[k] for k in ("ETag", "etag", "VersionId", "generation", "md5Hash") if info.get(k)),
+            (
+                info[k]
+                for k in ("ETag", "etag", "VersionId", "generation", "md5Hash")
+                if info.get(k)
+            ),
             None,
         )
         self.identity = (self.name, self.size, None if tag is None else str(tag))
-        self._secrets = _secret_values(getattr(fs, "storage_options", {}))
+        self._secrets = secrets
         self._guard: tuple[tuple[int, int], bytes] | None = None
         self._lock = threading.Lock()
         self.requests = 0
@@ -91,18 +97,18 @@ class RemoteObject:
         """Look the object up (one request, none when a listing already saw it)."""
         name = redact(url)
         fs, path = filesystem(url, storage_options)
+        secrets = _secrets_of(fs, storage_options or {})
         try:
             info = _sync(fs, fs._info(path)) if fs.async_impl else fs.info(path)
         except FileNotFoundError:
             raise ScanImageNotFoundError(name, "no such object") from None
-        except Exception as exc:  # noqa: BLE001 - any client error becomes ours, scrubbed
-            secrets = _secret_values(storage_options or {})
+        except Exception as exc:
             raise _error(name, exc, secrets, "looking it up", opened=False) from None
         if info.get("type") == "directory":
             raise NotScanImageError(name, "is a folder (prefix), not an object")
         if info.get("size") is None:
             raise FileReadError(name, "the server does not say how long the object is")
-        return cls(url, fs, path, info)
+        return cls(url, fs, path, info, secrets)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -129,7 +135,8 @@ class RemoteObject:
                 view = memoryview(data)
                 for i in part.members:
                     at = offsets[i] - part.start
-                    memoryview(target(i)).cast("B")[:] = view[at : at + block]
+                    page: Any = target(i)  # an ndarray: a buffer
+                    memoryview(page).cast("B")[:] = view[at : at + block]
 
     def read_spans(self, spans: Sequence[tuple[int, int]]) -> list[bytes]:
         """The bytes of each ``(offset, size)`` span, in one concurrent batch."""
@@ -166,12 +173,13 @@ class RemoteObject:
             end = max(b for _, b in wanted)
             msg = f"byte {end} requested, the object has {self.size}"
             raise FileChangedError(self.name, msg)
+        got: list[bytes]
         try:
             if self._fs.async_impl:
                 got = _sync(self._fs, self._gather(wanted))
             else:
                 got = list(_pool().map(lambda r: self._get_blocking(*r), wanted))
-        except Exception as exc:  # noqa: BLE001 - client errors become ours, scrubbed
+        except Exception as exc:
             raise _error(self.name, exc, self._secrets, "reading", opened=True) from None
         with self._lock:
             self.batches += 1
@@ -215,7 +223,7 @@ class RemoteObject:
                 return bytes(data)
             except Exception as exc:
                 if attempt == tries or not transient(exc):
-                    raise _Tried(exc, attempt + 1, timeout) from exc
+                    raise _TriedError(exc, attempt + 1, timeout) from exc
                 await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -226,7 +234,7 @@ class RemoteObject:
                 return bytes(self._fs.cat_file(self._path, start=start, end=end))
             except Exception as exc:
                 if attempt == tries or not transient(exc):
-                    raise _Tried(exc, attempt + 1, None) from exc
+                    raise _TriedError(exc, attempt + 1, None) from exc
                 time.sleep(min(0.05 * 2**attempt, 1.0))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -234,7 +242,7 @@ class RemoteObject:
         """Nothing to release: the filesystem's connections are shared and kept by fsspec."""
 
 
-class _Tried(Exception):
+class _TriedError(Exception):
     """A request that failed after ``tries`` tries."""
 
     def __init__(self, cause: BaseException, tries: int, timeout: float | None) -> None:
@@ -302,7 +310,7 @@ def _error(
 ) -> ScanImageFileError:
     """Our error for a failed request: what happened, never the URL's query or a secret."""
     tries, timeout = 1, request_timeout()
-    if isinstance(exc, _Tried):
+    if isinstance(exc, _TriedError):
         tries, timeout, exc = exc.tries, exc.timeout or timeout, exc.cause
     after = f" (after {tries} tries)" if tries > 1 else ""
     status = _status(exc)
@@ -314,7 +322,9 @@ def _error(
         msg = f"access denied{'' if status is None else f' (HTTP {status})'} while {doing}"
         return FileReadError(name, f"{msg}; check the credentials or storage options")
     if status in (412, 416):
-        return FileChangedError(name, f"was replaced or shrank since it was opened (HTTP {status})")
+        return FileChangedError(
+            name, f"was replaced or shrank since it was opened (HTTP {status})"
+        )
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return FileReadError(name, f"no answer within {timeout:g} s while {doing}{after}")
     what = _scrub(str(exc), secrets)
@@ -337,12 +347,29 @@ def _scrub(text: str, secrets: list[str]) -> str:
     return text.splitlines()[0][:200] if text else ""
 
 
+def _secrets_of(fs: Any, options: Mapping[str, Any]) -> list[str]:
+    """Credential values a message could show: given, configured, or held by the filesystem."""
+    import fsspec.config  # noqa: PLC0415 - loaded with the filesystem already
+
+    protocols = fs.protocol if isinstance(fs.protocol, tuple | list) else [fs.protocol]
+    merged: dict[str, Any] = {}
+    for protocol in protocols:
+        merged.update(fsspec.config.conf.get(protocol, {}))
+    merged.update(options)
+    merged.update({k: getattr(fs, k) for k in ("key", "secret", "token") if hasattr(fs, k)})
+    return _secret_values(merged)
+
+
 def _secret_values(options: Mapping[str, Any]) -> list[str]:
     """Credential values among storage options (nested ones too), to keep out of messages."""
     found: list[str] = []
     for key, value in options.items():
         if isinstance(value, dict):
             found += _secret_values(value)
-        elif isinstance(value, str) and len(value) >= 4 and any(s in key.lower() for s in _SECRET_KEYS):
+        elif (
+            isinstance(value, str)
+            and len(value) >= 4
+            and any(s in key.lower() for s in _SECRET_KEYS)
+        ):
             found.append(value)
     return found

@@ -199,7 +199,9 @@ class TiffFileHandle:
         """
         if self.source is None:
             return
-        wanted = sorted({(o, n) for o, n in spans if 0 <= o < self.size and not self._cached(o, n)})
+        wanted = sorted(
+            {(o, n) for o, n in spans if 0 <= o < self.size and not self._cached(o, n)}
+        )
         ranges = [(o, min(o + max(n, WINDOW_BYTES), self.size)) for o, n in wanted]
         for (start, _), data in zip(ranges, self.source.fetch(ranges), strict=True):
             self._remember(start, data)

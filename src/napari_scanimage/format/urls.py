@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Mapping
 
-__all__ = ["is_url", "list_objects", "object_exists", "redact"]
+__all__ = ["has_query", "is_url", "list_objects", "object_exists", "redact", "use_storage_options"]
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+://")
 _GLOB = re.compile(r"[*?\[]")
@@ -64,7 +64,7 @@ def object_exists(url: str, storage_options: Mapping[str, Any] | None = None) ->
     try:
         fs, path = filesystem(url, storage_options)
         return bool(fs.isfile(path))
-    except Exception:  # noqa: BLE001 - any failure means "cannot say it is there"
+    except Exception:
         return False
 
 
@@ -85,3 +85,17 @@ def list_objects(pattern: str, storage_options: Mapping[str, Any] | None = None)
         url = item if is_url(item) else fs.unstrip_protocol(item)
         urls.append(url)
     return urls
+
+
+def use_storage_options(urls: list[str], options: Mapping[str, Any]) -> None:
+    """Make ``options`` the defaults of the filesystems of ``urls``, in this process.
+
+    What the command line's ``--storage-option`` does: every later open of
+    such a URL (by the reader, napari, an export) gets them, as if they were
+    in fsspec's config file.
+    """
+    import fsspec.config  # noqa: PLC0415 - only when a URL is given
+
+    for url in urls:
+        if is_url(url):
+            fsspec.config.conf.setdefault(url.split("://", 1)[0], {}).update(options)

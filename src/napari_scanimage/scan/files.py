@@ -62,9 +62,7 @@ def split_counters(path: str) -> tuple[str, int, int | None] | None:
     return match["stem"], int(match["acq"]), None if part is None else int(part)
 
 
-def acquisition_files(
-    path: str, storage_options: Mapping[str, Any] | None = None
-) -> list[str]:
+def acquisition_files(path: str, storage_options: Mapping[str, Any] | None = None) -> list[str]:
     """All files of the split acquisition ``path`` belongs to, in order.
 
     ``/d/scan_00001_00002.tif`` -> every ``/d/scan_00001_NNNNN.tif`` next to it;
@@ -95,19 +93,19 @@ def _remote_series(
     suffix = os.path.splitext(name)[1]
     try:
         listed = list_objects(f"{folder}/{stem}_{acquisition:05d}_*{suffix}", storage_options)
-    except Exception:  # noqa: BLE001 - no listing (HTTP without an index page): the file alone
+    except Exception:
         return [url]
     series = [
         u
         for u in listed
-        if (c := split_counters(u)) is not None and c[:2] == (stem, acquisition) and c[2] is not None
+        if (c := split_counters(u)) is not None
+        and c[:2] == (stem, acquisition)
+        and c[2] is not None
     ]
     return sorted(set(series) | {url}, key=natural_key)
 
 
-def expand_paths(
-    paths: PathsLike, storage_options: Mapping[str, Any] | None = None
-) -> list[str]:
+def expand_paths(paths: PathsLike, storage_options: Mapping[str, Any] | None = None) -> list[str]:
     """Expand globs, check every file exists, and order them naturally.
 
     Raises ``FileNotFoundError`` (a ``ScanImageFileError`` too) naming the path or
@@ -146,7 +144,7 @@ def _remote_matches(url: str, storage_options: Mapping[str, Any] | None) -> list
         matches = list_objects(url, storage_options)
     except ScanImageError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a listing the filesystem refuses is our error
+    except Exception as exc:
         msg = f"cannot list the objects matching this pattern ({type(exc).__name__})"
         raise ScanImageFileError(redact(url), msg) from None
     if not matches:

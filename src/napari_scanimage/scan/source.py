@@ -19,9 +19,8 @@ import os
 import struct
 import threading
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -43,6 +42,9 @@ from napari_scanimage.scan.files import acquisition_files, natural_key, split_co
 from napari_scanimage.scan.layout import AcquisitionLayout
 from napari_scanimage.scan.rates import timestamp_rate
 from napari_scanimage.scan.reconcile import reconcile
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["PageCache", "ScanSource"]
 
@@ -254,9 +256,7 @@ class ScanSource:
             try:
                 for path in newer:
                     known = [*files.readers, *added]
-                    reader = _open_follower(
-                        self.header, path, known, layout, self.storage_options
-                    )
+                    reader = _open_follower(self.header, path, known, layout, self.storage_options)
                     if reader is None:
                         break
                     added.append(reader)
