@@ -15,7 +15,15 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Mapping
 
-__all__ = ["has_query", "is_url", "list_objects", "object_exists", "redact", "use_storage_options"]
+__all__ = [
+    "forget_listings",
+    "has_query",
+    "is_url",
+    "list_objects",
+    "object_exists",
+    "redact",
+    "use_storage_options",
+]
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+://")
 _GLOB = re.compile(r"[*?\[]")
@@ -66,6 +74,18 @@ def object_exists(url: str, storage_options: Mapping[str, Any] | None = None) ->
         return bool(fs.isfile(path))
     except Exception:
         return False
+
+
+def forget_listings(url: str, storage_options: Mapping[str, Any] | None = None) -> None:
+    """Drop what fsspec remembers of ``url``'s folder (no request): opening looks afresh.
+
+    s3fs answers a lookup from a listing it made earlier, however old; an
+    object uploaded again since would be read with its former size and ETag.
+    """
+    from napari_scanimage.format.remote import filesystem  # noqa: PLC0415 - fsspec on demand
+
+    fs, path = filesystem(url, storage_options)
+    fs.invalidate_cache(path.rsplit("/", 1)[0] if "/" in path else path)
 
 
 def list_objects(pattern: str, storage_options: Mapping[str, Any] | None = None) -> list[str]:

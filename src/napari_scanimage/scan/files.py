@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from napari_scanimage.errors import ScanImageError, ScanImageFileError, ScanImageNotFoundError
-from napari_scanimage.format.urls import has_query, is_url, list_objects, redact
+from napari_scanimage.format.urls import (
+    forget_listings,
+    has_query,
+    is_url,
+    list_objects,
+    redact,
+)
 
 __all__ = [
     "PathsLike",
@@ -139,6 +145,7 @@ def expand_paths(paths: PathsLike, storage_options: Mapping[str, Any] | None = N
 
 def _remote_matches(url: str, storage_options: Mapping[str, Any] | None) -> list[str]:
     if has_query(url) or not glob.has_magic(redact(url).split("://", 1)[1]):
+        forget_listings(url, storage_options)  # opened afresh, not from an old listing
         return [url]
     try:
         matches = list_objects(url, storage_options)
