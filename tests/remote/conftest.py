@@ -94,7 +94,6 @@ def _quiet_servers(request, monkeypatch):
     for name in ("s3", "http"):
         if name in request.fixturenames:
             request.getfixturevalue(name).traffic.reset()
-    yield
 
 
 @pytest.fixture(params=["s3", "http"])

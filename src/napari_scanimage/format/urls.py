@@ -65,17 +65,6 @@ def has_query(url: str) -> bool:
     return bool(urlsplit(url).query)
 
 
-def object_exists(url: str, storage_options: Mapping[str, Any] | None = None) -> bool:
-    """Whether ``url`` names an object (one request); never raises."""
-    from napari_scanimage.format.remote import filesystem  # noqa: PLC0415 - fsspec on demand
-
-    try:
-        fs, path = filesystem(url, storage_options)
-        return bool(fs.isfile(path))
-    except Exception:
-        return False
-
-
 def forget_listings(url: str, storage_options: Mapping[str, Any] | None = None) -> None:
     """Drop what fsspec remembers of ``url``'s folder (no request): opening looks afresh.
 
