@@ -20,7 +20,6 @@ __all__ = [
     "has_query",
     "is_url",
     "list_objects",
-    "object_exists",
     "redact",
     "use_storage_options",
 ]
