@@ -99,9 +99,7 @@ class RemoteObject:
         fs, path = filesystem(url, storage_options)
         secrets = _secrets_of(fs, storage_options or {})
         try:
-            info = _sync(fs, fs._info(path)) if fs.async_impl else fs.info(path)
-        except FileNotFoundError:
-            raise ScanImageNotFoundError(name, "no such object") from None
+            info = _lookup(fs, path)
         except Exception as exc:
             raise _error(name, exc, secrets, "looking it up", opened=False) from None
         if info.get("type") == "directory":
@@ -250,6 +248,20 @@ class _TriedError(Exception):
         self.cause, self.tries, self.timeout = cause, tries, timeout
 
 
+def _lookup(fs: Any, path: str) -> Any:
+    """The object's info (size, ETag), transient failures tried again a few times."""
+    tries = retries()
+    for attempt in range(tries + 1):
+        try:
+            return _sync(fs, fs._info(path)) if fs.async_impl else fs.info(path)
+        except Exception as exc:
+            cause = exc.__cause__ if isinstance(exc, FileNotFoundError) else exc
+            if attempt == tries or cause is None or not transient(cause):
+                raise _TriedError(exc, attempt + 1, None) from exc
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def filesystem(url: str, storage_options: Mapping[str, Any] | None = None) -> tuple[Any, str]:
     """The fsspec filesystem for ``url`` and the object's path in it."""
     import fsspec.core  # noqa: PLC0415 - only when a URL is opened
@@ -292,16 +304,19 @@ def transient(exc: BaseException) -> bool:
     return any(hint in name for name in names for hint in hints)
 
 
-def _status(exc: BaseException) -> int | None:
-    """The HTTP status of a failed request, where the exception carries one."""
-    status = getattr(exc, "status", None)
-    if isinstance(status, int):
-        return status
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if isinstance(code, int):
-            return code
+def _status(exc: BaseException | None) -> int | None:
+    """The HTTP status of a failed request, where the exception (or its cause) carries one."""
+    seen = 0
+    while exc is not None and seen < 4:  # s3fs turns boto's errors into OSErrors "from" them
+        status = getattr(exc, "status", None)
+        if isinstance(status, int):
+            return status
+        response = getattr(exc, "response", None)
+        if isinstance(response, dict):
+            code = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if isinstance(code, int):
+                return code
+        exc, seen = exc.__cause__, seen + 1
     return None
 
 
@@ -313,8 +328,8 @@ def _error(
     if isinstance(exc, _TriedError):
         tries, timeout, exc = exc.tries, exc.timeout or timeout, exc.cause
     after = f" (after {tries} tries)" if tries > 1 else ""
-    status = _status(exc)
-    if isinstance(exc, FileNotFoundError) or status == 404:
+    status = _status(exc)  # fsspec's HTTP lookups turn a 403 into FileNotFoundError "from" it
+    if (status is None and isinstance(exc, FileNotFoundError)) or status == 404:
         if opened:
             return FileChangedError(name, "was deleted since it was opened (not found)")
         return ScanImageNotFoundError(name, "no such object")
