@@ -35,6 +35,7 @@ class FilesPanel(Container):
             "s3://bucket/rec/scan_00001_00001.tif, https://..., gs://... (a file of a split "
             "acquisition brings all of it); options come from fsspec's config and environment"
         )
+        self.url.native.setPlaceholderText("s3://…, gs://… or https://… of a recording")
         self.open_url = PushButton(text="Open URL", label="")
         self.default_reader = PushButton(text="Use this plugin for ScanImage TIFFs", label="")
         self.default_reader.tooltip = (
