@@ -34,6 +34,7 @@ from napari_scanimage.errors import (
     FileReadError,
     ScanImageFileError,
 )
+from napari_scanimage.format.fingerprint import fingerprint_spans, guard_span
 from napari_scanimage.format.tiff import TiffFileHandle
 
 REMOTE_GAP_BYTES = 1 << 18  # descriptions of a remote object this close come in one request
@@ -52,8 +53,6 @@ _MAX_CALL_BYTES = 1 << 28  # per call; Linux caps one read at ~2 GiB
 _MAX_GAP = 1 << 14  # read a gap into scratch rather than make another call
 _SCRATCH_BYTES = 1 << 22  # pages staged at once for cropped or converted reads
 _REMOTE_SCRATCH_BYTES = 1 << 26  # the same for remote objects: a batch of requests each
-_FINGERPRINT_BYTES = 1024  # first pixels of each fingerprinted page
-_GUARD_JOIN = 1 << 12  # a remote object's guard spans description and pixels this close
 _DESCRIPTION_SPAN = 1 << 22  # descriptions this close together come in one read
 _PARALLEL_BYTES = 1 << 26  # reads this big are split over threads
 _WORKERS = min(3, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1) - 1
@@ -81,12 +80,12 @@ class PageReader:
         self._remote: RemoteObject | None = handle.source
         if self._remote is not None:
             self._fd = -1
-            self._opened = handle.windows()  # the bytes opening read: descriptions among them
-            self._spans = _fingerprint_spans(index)
+            self._remote.keep(handle.windows())  # what opening read: descriptions among it
+            self._spans = fingerprint_spans(index)
             handle.preload(self._spans)  # read by the index already, unless windows missed
             self._fingerprint = [handle.read(start, size) for start, size in self._spans]
             if self._spans:
-                start, size = _guard_span(self._spans)
+                start, size = guard_span(self._spans)
                 self._remote.watch((start, size), handle.read(start, size))
             return
         self._fd = os.dup(handle.fd)
@@ -95,7 +94,7 @@ class PageReader:
             self._identity = (status.st_dev, status.st_ino)
             self._size = status.st_size  # when opened, or at the last refresh
             self._mtime = status.st_mtime_ns
-            self._spans = _fingerprint_spans(index)
+            self._spans = fingerprint_spans(index)
             # the index has just read these bytes: the handle serves them from memory
             self._fingerprint = [handle.read(start, size) for start, size in self._spans]
         except BaseException:
@@ -280,7 +279,7 @@ class PageReader:
         raw = bytearray(int(idx.description_nbytes[page]))
         if self._remote is not None:
             with self._using():
-                return _text(self._remote_spans([(start, len(raw))])[0])
+                return _text(self._remote.read_spans([(start, len(raw))])[0])
         with self._using() as fd:
             self._check(fd, start + len(raw))
             self._fill(fd, memoryview(raw), start)
@@ -314,7 +313,7 @@ class PageReader:
         with self._using() as fd:
             if self._remote is not None:
                 spans = [(run[0][0], end - run[0][0]) for run, end in zip(runs, ends, strict=True)]
-                raws: list[bytes | bytearray] = list(self._remote_spans(spans))
+                raws: list[bytes | bytearray] = list(self._remote.read_spans(spans))
             else:
                 raws = []
                 for run, end in zip(runs, ends, strict=True):
@@ -326,21 +325,6 @@ class PageReader:
             for start, size, page in run:
                 found[page] = _text(raw[start - first : start - first + size])
         return found
-
-    def _remote_spans(self, spans: list[tuple[int, int]]) -> list[bytes]:
-        """``(offset, size)`` spans of a remote object: from what opening read, else fetched."""
-        assert self._remote is not None
-        found: dict[int, bytes] = {}
-        for k, (start, size) in enumerate(spans):
-            for at, data in self._opened:
-                if at <= start and start + size <= at + len(data):
-                    found[k] = data[start - at : start - at + size]
-                    break
-        missing = [k for k in range(len(spans)) if k not in found]
-        if missing:
-            fetched = self._remote.read_spans([spans[k] for k in missing])
-            found.update(zip(missing, fetched, strict=True))
-        return [found[k] for k in range(len(spans))]
 
     # -- growth -----------------------------------------------------------------------
 
@@ -438,32 +422,3 @@ def _page_bytes(idx: PageIndex) -> int:
 def _text(raw: bytes | bytearray) -> str:
     """A description slot's text, padding removed."""
     return bytes(raw).rstrip(b"\0 \n").decode("utf-8", errors="replace")
-
-
-def _fingerprint_spans(idx: PageIndex) -> list[tuple[int, int]]:
-    """``(offset, size)`` of the bytes that tell this file from a rewritten one.
-
-    For pages spread over the file (those the index read, so no extra read at
-    open): each page's description (frame number, timestamp, wall clock) and
-    first pixels.  Appending pages never changes them; writing another recording
-    over the file, or bytes in place, almost surely does.  The last page's
-    description is left out: a writer may still be filling it in.
-    """
-    if idx.count == 0:
-        return []
-    pixels = min(_FINGERPRINT_BYTES, _page_bytes(idx))
-    last = idx.count - 1
-    spans = []
-    for page in sorted({0, *(p for p in idx.checked if p <= last), last}):
-        if page != last and idx.description_offsets[page] >= 0:
-            spans.append((int(idx.description_offsets[page]), int(idx.description_nbytes[page])))
-        spans.append((int(idx.data_offsets[page]), pixels))
-    return spans
-
-
-def _guard_span(spans: list[tuple[int, int]]) -> tuple[int, int]:
-    """Page 1's description, with its first pixels when they follow closely (one range)."""
-    start, size = spans[0]
-    if len(spans) > 1 and 0 <= spans[1][0] - (start + size) < _GUARD_JOIN:
-        return start, spans[1][0] + spans[1][1] - start
-    return start, size

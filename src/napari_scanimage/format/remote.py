@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-import re
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -28,9 +27,15 @@ from napari_scanimage.errors import (
     FileReadError,
     NotScanImageError,
     ScanImageFileError,
-    ScanImageNotFoundError,
 )
 from napari_scanimage.format.ranges import batches, plan_ranges
+from napari_scanimage.format.remote_errors import (
+    TriedError,
+    remote_error,
+    request_timeout,
+    secrets_of,
+    transient,
+)
 from napari_scanimage.format.urls import redact
 
 if TYPE_CHECKING:
@@ -47,12 +52,6 @@ PART_BYTES = 1 << 24
 """Contiguous runs go in parts of 16 to 32 MB, fetched at once."""
 BATCH_BYTES = 1 << 28
 """Bytes fetched per batch of concurrent requests (bounds the memory of a big read)."""
-_SECRET_KEYS = ("key", "secret", "token", "password", "session_token", "access_key", "sas")
-
-
-def request_timeout() -> float:
-    """Seconds one request may take (``NAPARI_SCANIMAGE_TIMEOUT``, default 60)."""
-    return float(os.environ.get("NAPARI_SCANIMAGE_TIMEOUT", "60"))
 
 
 def retries() -> int:
@@ -87,6 +86,7 @@ class RemoteObject:
         self.identity = (self.name, self.size, None if tag is None else str(tag))
         self._secrets = secrets
         self._guard: tuple[tuple[int, int], bytes] | None = None
+        self._kept: list[tuple[int, bytes]] = []
         self._lock = threading.Lock()
         self.requests = 0
         self.bytes_read = 0
@@ -97,11 +97,11 @@ class RemoteObject:
         """Look the object up (one request, none when a listing already saw it)."""
         name = redact(url)
         fs, path = filesystem(url, storage_options)
-        secrets = _secrets_of(fs, storage_options or {})
+        secrets = secrets_of(fs, storage_options or {})
         try:
             info = _lookup(fs, path)
         except Exception as exc:
-            raise _error(name, exc, secrets, "looking it up", opened=False) from None
+            raise remote_error(name, exc, secrets, "looking it up", opened=False) from None
         if info.get("type") == "directory":
             raise NotScanImageError(name, "is a folder (prefix), not an object")
         if info.get("size") is None:
@@ -136,9 +136,23 @@ class RemoteObject:
                     page: Any = target(i)  # an ndarray: a buffer
                     memoryview(page).cast("B")[:] = view[at : at + block]
 
+    def keep(self, windows: list[tuple[int, bytes]]) -> None:
+        """Bytes opening read (``(offset, bytes)``): spans inside them need no request."""
+        self._kept = list(windows)
+
     def read_spans(self, spans: Sequence[tuple[int, int]]) -> list[bytes]:
-        """The bytes of each ``(offset, size)`` span, in one concurrent batch."""
-        return self._fetch_guarded([(start, start + size) for start, size in spans])
+        """The bytes of each ``(offset, size)`` span: kept ones, the rest in one batch."""
+        found: dict[int, bytes] = {}
+        for k, (start, size) in enumerate(spans):
+            for at, data in self._kept:
+                if at <= start and start + size <= at + len(data):
+                    found[k] = data[start - at : start - at + size]
+                    break
+        missing = [k for k in range(len(spans)) if k not in found]
+        if missing:
+            ranges = [(spans[k][0], spans[k][0] + spans[k][1]) for k in missing]
+            found.update(zip(missing, self._fetch_guarded(ranges), strict=True))
+        return [found[k] for k in range(len(spans))]
 
     def _fetch_guarded(self, ranges: list[tuple[int, int]]) -> list[bytes]:
         guard = self._guard
@@ -178,7 +192,7 @@ class RemoteObject:
             else:
                 got = list(_pool().map(lambda r: self._get_blocking(*r), wanted))
         except Exception as exc:
-            raise _error(self.name, exc, self._secrets, "reading", opened=True) from None
+            raise remote_error(self.name, exc, self._secrets, "reading", opened=True) from None
         with self._lock:
             self.batches += 1
             self.requests += len(wanted)
@@ -221,7 +235,7 @@ class RemoteObject:
                 return bytes(data)
             except Exception as exc:
                 if attempt == tries or not transient(exc):
-                    raise _TriedError(exc, attempt + 1, timeout) from exc
+                    raise TriedError(exc, attempt + 1, timeout) from exc
                 await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -232,20 +246,12 @@ class RemoteObject:
                 return bytes(self._fs.cat_file(self._path, start=start, end=end))
             except Exception as exc:
                 if attempt == tries or not transient(exc):
-                    raise _TriedError(exc, attempt + 1, None) from exc
+                    raise TriedError(exc, attempt + 1, None) from exc
                 time.sleep(min(0.05 * 2**attempt, 1.0))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
         """Nothing to release: the filesystem's connections are shared and kept by fsspec."""
-
-
-class _TriedError(Exception):
-    """A request that failed after ``tries`` tries."""
-
-    def __init__(self, cause: BaseException, tries: int, timeout: float | None) -> None:
-        super().__init__(type(cause).__name__)
-        self.cause, self.tries, self.timeout = cause, tries, timeout
 
 
 def _lookup(fs: Any, path: str) -> Any:
@@ -257,7 +263,7 @@ def _lookup(fs: Any, path: str) -> Any:
         except Exception as exc:
             cause = exc.__cause__ if isinstance(exc, FileNotFoundError) else exc
             if attempt == tries or cause is None or not transient(cause):
-                raise _TriedError(exc, attempt + 1, None) from exc
+                raise TriedError(exc, attempt + 1, None) from exc
             time.sleep(min(0.05 * 2**attempt, 1.0))
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -288,103 +294,3 @@ def _pool() -> Any:
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
     return ThreadPoolExecutor(max_workers=8, thread_name_prefix="scanimage-remote")
-
-
-def transient(exc: BaseException) -> bool:
-    """Whether trying again may help: timeouts, dropped connections, HTTP 5xx and 429."""
-    if isinstance(exc, FileNotFoundError | PermissionError):
-        return False
-    status = _status(exc)
-    if status is not None:
-        return status >= 500 or status in (408, 429)
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError | ConnectionError):
-        return True
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    hints = ("Timeout", "Connection", "Disconnected", "Payload", "IncompleteRead", "Streaming")
-    return any(hint in name for name in names for hint in hints)
-
-
-def _status(exc: BaseException | None) -> int | None:
-    """The HTTP status of a failed request, where the exception (or its cause) carries one."""
-    seen = 0
-    while exc is not None and seen < 4:  # s3fs turns boto's errors into OSErrors "from" them
-        status = getattr(exc, "status", None)
-        if isinstance(status, int):
-            return status
-        response = getattr(exc, "response", None)
-        if isinstance(response, dict):
-            code = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if isinstance(code, int):
-                return code
-        exc, seen = exc.__cause__, seen + 1
-    return None
-
-
-def _error(
-    name: str, exc: BaseException, secrets: list[str], doing: str, opened: bool
-) -> ScanImageFileError:
-    """Our error for a failed request: what happened, never the URL's query or a secret."""
-    tries, timeout = 1, request_timeout()
-    if isinstance(exc, _TriedError):
-        tries, timeout, exc = exc.tries, exc.timeout or timeout, exc.cause
-    after = f" (after {tries} tries)" if tries > 1 else ""
-    status = _status(exc)  # fsspec's HTTP lookups turn a 403 into FileNotFoundError "from" it
-    if (status is None and isinstance(exc, FileNotFoundError)) or status == 404:
-        if opened:
-            return FileChangedError(name, "was deleted since it was opened (not found)")
-        return ScanImageNotFoundError(name, "no such object")
-    if isinstance(exc, PermissionError) or status in (401, 403):
-        msg = f"access denied{'' if status is None else f' (HTTP {status})'} while {doing}"
-        return FileReadError(name, f"{msg}; check the credentials or storage options")
-    if status in (412, 416):
-        return FileChangedError(
-            name, f"was replaced or shrank since it was opened (HTTP {status})"
-        )
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-        return FileReadError(name, f"no answer within {timeout:g} s while {doing}{after}")
-    what = _scrub(str(exc), secrets)
-    kind = type(exc).__name__
-    detail = f"HTTP {status}" if status is not None else (f"{kind}: {what}" if what else kind)
-    if transient(exc):
-        return FileReadError(name, f"the connection failed while {doing}{after} ({detail})")
-    return FileReadError(name, f"{doing} failed ({detail})")
-
-
-_QUERY = re.compile(r"\?[^\s'\"<>)]*")
-_USERINFO = re.compile(r"(?<=//)[^/\s@'\"]+@")
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    """``text`` without URL queries, user:password@ parts or any of ``secrets``."""
-    text = _USERINFO.sub("", _QUERY.sub("", text))
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text.splitlines()[0][:200] if text else ""
-
-
-def _secrets_of(fs: Any, options: Mapping[str, Any]) -> list[str]:
-    """Credential values a message could show: given, configured, or held by the filesystem."""
-    import fsspec.config  # noqa: PLC0415 - loaded with the filesystem already
-
-    protocols = fs.protocol if isinstance(fs.protocol, tuple | list) else [fs.protocol]
-    merged: dict[str, Any] = {}
-    for protocol in protocols:
-        merged.update(fsspec.config.conf.get(protocol, {}))
-    merged.update(options)
-    merged.update({k: getattr(fs, k) for k in ("key", "secret", "token") if hasattr(fs, k)})
-    return _secret_values(merged)
-
-
-def _secret_values(options: Mapping[str, Any]) -> list[str]:
-    """Credential values among storage options (nested ones too), to keep out of messages."""
-    found: list[str] = []
-    for key, value in options.items():
-        if isinstance(value, dict):
-            found += _secret_values(value)
-        elif (
-            isinstance(value, str)
-            and len(value) >= 4
-            and any(s in key.lower() for s in _SECRET_KEYS)
-        ):
-            found.append(value)
-    return found
