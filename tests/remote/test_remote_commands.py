@@ -89,3 +89,14 @@ def test_convert_a_remote_scan_resumes_after_a_failure(s3, recordings, tmp_path,
     for i in range(4):
         data = zarr.open_array(str(store / str(i) / "0"), mode="r")[...]
         np.testing.assert_array_equal(data.reshape(12, 2, *data.shape[-2:]), local.read_field(i))
+
+
+def test_convert_every_acquisition_matching_a_url_pattern(http, recordings, tmp_path, capsys):
+    pattern = f"{http.url}/split/scan_*.tif"
+    out = tmp_path / "stores"
+    assert main(["convert", "--quiet", "--out-dir", str(out), pattern]) == 0
+    root = zarr.open_group(str(out / "scan_00001.zarr"), mode="r")
+    assert root.attrs["napari_scanimage"]["complete"] is True
+    data = zarr.open_array(str(out / "scan_00001.zarr" / "0" / "0"), mode="r")[...]
+    local = read_scan(recordings.local("split")).read_field(0)
+    np.testing.assert_array_equal(data.reshape(local.shape), local)
