@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 
 from napari_scanimage import read_scan
 from napari_scanimage.format.header import is_scanimage_file
@@ -167,3 +168,29 @@ def test_the_napari_reader_takes_urls(s3, recordings, monkeypatch):
         np.asarray(data[3]), read_scan(recordings.local("mroi"))[0, :, :, 0, 3]
     )
     assert napari_get_reader(f"s3://{BUCKET}/other/notes.tif") is None
+
+
+def test_following_picks_up_files_uploaded_since(s3, recordings):
+    fs = s3.filesystem()
+    local = recordings.local("split")
+    for path in local[:2]:
+        fs.put(path, f"{BUCKET}/growing/{path.rsplit('/', 1)[1]}")
+    scan = read_scan(f"s3://{BUCKET}/growing/scan_00001_*.tif", storage_options=s3.options)
+    assert (scan.num_files, scan.num_frames) == (2, 8)
+    fs.put(local[2], f"{BUCKET}/growing/{local[2].rsplit('/', 1)[1]}")
+    assert scan.refresh() == 1
+    assert scan.num_files == 3
+    np.testing.assert_array_equal(scan[0], read_scan(local)[0])
+    assert scan.reopen().num_frames == 9
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [("nosuchscheme://bucket/scan.tif", "cannot open this kind of URL")],
+)
+def test_urls_fsspec_cannot_open_are_our_error(url, problem):
+    from napari_scanimage.errors import ScanImageFileError
+
+    with pytest.raises(ScanImageFileError, match=f"^{url}: {problem}"):
+        read_scan(url)
+    assert not is_scanimage_file(url)
