@@ -16,8 +16,9 @@ measures on the same object, side by side (medians over --repeats):
 For each: requests and bytes the server answered, seconds, and time against the
 floor.  moto reads the whole object for every ranged GET (its server-side cost
 grows with the object, not the range), so on S3 the requests and bytes are the
-numbers to compare; the HTTP server reads only the range, as real servers do.  Then napari-style stepping through frames with the background prefetch
-at 20 ms latency, against the same steps on the local file.
+numbers to compare; the HTTP server reads only the range, as real servers do.
+Then napari-style stepping through frames with the background prefetch at 20 ms
+latency, against the same steps on the local file.
 
     python benchmarks/bench_remote.py [--frames 5000] [--repeats 3] [--dir /tmp/x]
 """
