@@ -40,3 +40,15 @@ def test_open_url_shows_a_remote_split_acquisition(
     local = read_scan(recordings.local("split"))
     np.testing.assert_array_equal(np.asarray(layer.data[7]), local[0, :, :, 0, 7])
     assert "scan_00001" in panel.files.summary.value
+
+
+def test_view_opens_a_url(make_napari_viewer, http, recordings, monkeypatch):
+    import napari
+
+    from napari_scanimage._napari._launch import open_viewer
+
+    monkeypatch.setattr(napari, "Viewer", lambda show=False: make_napari_viewer(show=show))
+    url = f"{http.url}/{recordings.names('mroi')[0]}"
+    viewer = open_viewer([url])
+    assert len(viewer.layers) == 8
+    assert viewer.layers[0].metadata["napari_scanimage"]["files"] == [url]
