@@ -37,8 +37,6 @@ from napari_scanimage.errors import (
 from napari_scanimage.format.fingerprint import fingerprint_spans, guard_span
 from napari_scanimage.format.tiff import TiffFileHandle
 
-REMOTE_GAP_BYTES = 1 << 18  # descriptions of a remote object this close come in one request
-
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from concurrent.futures import ThreadPoolExecutor
@@ -54,6 +52,7 @@ _MAX_GAP = 1 << 14  # read a gap into scratch rather than make another call
 _SCRATCH_BYTES = 1 << 22  # pages staged at once for cropped or converted reads
 _REMOTE_SCRATCH_BYTES = 1 << 26  # the same for remote objects: a batch of requests each
 _DESCRIPTION_SPAN = 1 << 22  # descriptions this close together come in one read
+_REMOTE_DESCRIPTION_SPAN = 1 << 18  # the same for a remote object (one request each run)
 _PARALLEL_BYTES = 1 << 26  # reads this big are split over threads
 _WORKERS = min(3, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1) - 1
 _GAP = memoryview(bytearray(_MAX_GAP))  # shared by every thread: its contents are never used
@@ -81,11 +80,10 @@ class PageReader:
         if self._remote is not None:
             self._fd = -1
             self._remote.keep(handle.windows())  # what opening read: descriptions among it
-            self._spans = fingerprint_spans(index)
-            handle.preload(self._spans)  # read by the index already, unless windows missed
-            self._fingerprint = [handle.read(start, size) for start, size in self._spans]
-            if self._spans:
-                start, size = guard_span(self._spans)
+            spans = fingerprint_spans(index)
+            if spans:  # page 1's bytes, fetched along with every read (see RemoteObject.watch)
+                start, size = guard_span(spans)
+                handle.preload([(start, size)])  # in the head already, unless it is far in
                 self._remote.watch((start, size), handle.read(start, size))
             return
         self._fd = os.dup(handle.fd)
@@ -300,7 +298,7 @@ class PageReader:
         )
         found = {page: "" for start, _, page in places if start < 0}  # none in the page
         places = [place for place in places if place[0] >= 0]
-        span = _DESCRIPTION_SPAN if self._remote is None else REMOTE_GAP_BYTES
+        span = _DESCRIPTION_SPAN if self._remote is None else _REMOTE_DESCRIPTION_SPAN
         runs = []
         while places:
             first = places[0][0]
