@@ -23,6 +23,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 NEVER_FOR_READING = (
     "numba", "llvmlite", "napari", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6",
     "distributed", "dask", "zarr", "tqdm", "PIL", "tifffile", "scipy", "pynwb", "h5py",
+    "fsspec", "s3fs", "aiohttp", "aiobotocore", "botocore", "gcsfs",  # only for URLs
 )  # fmt: skip
 
 

@@ -4,7 +4,10 @@ Each command is a thin wrapper over one library call, and they share two rules:
 a path means what it means in the panel (a file of a split acquisition brings
 its whole acquisition, said on stderr; ``--only`` reads just the files given),
 and fields are numbered from 1, as in napari and ScanImage (the Python API keeps
-scanreader's 0-based indices).  Errors and warnings go through ``_console``.
+scanreader's 0-based indices).  URLs (``s3://``, ``https://``, ``gs://``...) go
+wherever paths go; ``--storage-option KEY=VALUE`` sets fsspec options for them
+(fsspec's config and environment apply too).  Errors and warnings go through
+``_console``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ def _files(paths: Sequence[str], only: bool) -> list[str]:
     """The files a user means (see the module docstring), saying when an acquisition grew."""
     from napari_scanimage.scan.files import expand_paths, whole_acquisitions  # noqa: PLC0415
 
-    files = expand_paths(paths)
+    files = expand_paths(paths)  # URLs: with the options _storage_options registered
     if only:
         return files
     files, grown = whole_acquisitions(files)
@@ -228,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print JSON instead of text")
     info.add_argument("--join", action="store_true", help="join contiguous ROIs")
     _only_flag(info)
+    _storage_flag(info)
     info.set_defaults(run=_info)
     view = commands.add_parser("view", help="open a scan in napari with the ScanImage panel")
     view.add_argument(
@@ -239,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="follow an acquisition being recorded: show new frames as ScanImage writes them",
     )  # fmt: skip
     _only_flag(view)
+    _storage_flag(view)
     view.set_defaults(run=_view)
     convert = commands.add_parser(
         "convert",
@@ -311,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _quiet_flag(convert)
     _only_flag(convert)
+    _storage_flag(convert)
     convert.set_defaults(run=_convert)
     summary = commands.add_parser(
         "summary",
@@ -336,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     _quiet_flag(summary)
     _only_flag(summary)
+    _storage_flag(summary)
     summary.set_defaults(run=_summary)
     default = commands.add_parser(
         "set-default-reader",
@@ -348,12 +355,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _storage_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--storage-option", action="append", default=[], metavar="KEY=VALUE",
+        type=_storage_option, dest="storage_options",
+        help="an fsspec option for URLs, repeatable (e.g. anon=true, "
+        "endpoint_url=http://host:9000); values are read as JSON where they parse",
+    )  # fmt: skip
+
+
+def _storage_option(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), json.loads(value)
+    except ValueError:
+        return key.strip(), value
+
+
+def _storage_options(args: argparse.Namespace) -> None:
+    """Make ``--storage-option`` values the defaults of the URLs' filesystems (this process)."""
+    options = dict(getattr(args, "storage_options", None) or [])
+    urls = [p for p in getattr(args, "paths", []) if "://" in p]
+    if options and urls:
+        from napari_scanimage.format.urls import use_storage_options  # noqa: PLC0415
+
+        use_storage_options(urls, options)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
     Errors are one line on stderr and a nonzero status (see ``_console``).
     """
     args = build_parser().parse_args(argv)
+    _storage_options(args)
     return run_command(lambda: int(args.run(args)))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from magicgui.types import FileDialogMode
-from magicgui.widgets import Container, FileEdit, Label, PushButton
+from magicgui.widgets import Container, FileEdit, Label, LineEdit, PushButton
 
 from napari_scanimage._napari._preferences import set_default_reader
 from napari_scanimage.scan.files import expand_paths, whole_acquisitions
@@ -30,13 +30,23 @@ class FilesPanel(Container):
             mode=FileDialogMode.EXISTING_FILES, label="Files", filter="*.tif *.tiff"
         )
         self.open = PushButton(text="Open scan", label="")
+        self.url = LineEdit(label="URL")
+        self.url.tooltip = (
+            "s3://bucket/rec/scan_00001_00001.tif, https://..., gs://... (a file of a split "
+            "acquisition brings all of it); options come from fsspec's config and environment"
+        )
+        self.url.native.setPlaceholderText("s3://…, gs://… or https://… of a recording")
+        self.open_url = PushButton(text="Open URL", label="")
         self.default_reader = PushButton(text="Use this plugin for ScanImage TIFFs", label="")
         self.default_reader.tooltip = (
             "Save napari reader preferences: files named as ScanImage names them open "
             "with this plugin, other TIFFs with napari's own reader, without asking"
         )
-        self.extend([self.summary, self.files, self.open, self.default_reader])
+        self.extend(
+            [self.summary, self.files, self.open, self.url, self.open_url, self.default_reader]
+        )
         self.open.changed.connect(self._open_files)
+        self.open_url.changed.connect(self._open_url)
         self.default_reader.changed.connect(self._set_default_reader)
 
     def describe(self, scan: Scan | None) -> None:
@@ -48,6 +58,14 @@ class FilesPanel(Container):
     def _open_files(self) -> None:
         value = self.files.value
         paths = [str(p) for p in value] if isinstance(value, tuple | list) else [str(value)]
+        self._open(paths)
+
+    def _open_url(self) -> None:
+        url = str(self.url.value).strip()
+        if url:
+            self._open([url])
+
+    def _open(self, paths: list[str]) -> None:
         if not paths:
             return
         from napari.qt.threading import create_worker  # noqa: PLC0415 - Qt on demand

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from napari_scanimage._napari._layers import METADATA_KEY, layer_data
 from napari_scanimage.errors import MixedAcquisitionError, ScanImageError, ScanImageWarning
 from napari_scanimage.format.header import is_scanimage_file
+from napari_scanimage.format.urls import is_url, redact
 from napari_scanimage.scan.files import acquisition_files
 from napari_scanimage.scan.grouping import group_acquisitions
 from napari_scanimage.scan.scan import read_scan
@@ -41,11 +42,16 @@ def _as_list(path: PathOrPaths) -> list[str]:
     return [os.fspath(p) for p in path] if isinstance(path, list | tuple) else [os.fspath(path)]
 
 
+def _resolve(path: str) -> str:
+    """An absolute path; URLs (s3://, https://...) as given."""
+    return path if is_url(path) else str(Path(path).resolve())
+
+
 def napari_get_reader(path: PathOrPaths) -> Callable[[PathOrPaths], LayerData] | None:
     """Return the reader when every path is a ScanImage TIFF (any generation), else None."""
     paths = _as_list(path)
     if not paths or not all(
-        p.lower().endswith((".tif", ".tiff")) and is_scanimage_file(p) for p in paths
+        redact(p).lower().endswith((".tif", ".tiff")) and is_scanimage_file(p) for p in paths
     ):
         return None
     return read_scanimage
@@ -62,7 +68,7 @@ def _open_in_viewer() -> list[list[str]]:
     if viewer is None:
         return []
     return [
-        [str(Path(p).resolve()) for p in layer.metadata[METADATA_KEY]["files"]]
+        [_resolve(p) for p in layer.metadata[METADATA_KEY]["files"]]
         for layer in viewer.layers
         if METADATA_KEY in getattr(layer, "metadata", {})
     ]
@@ -77,13 +83,13 @@ def read_scanimage(path: PathOrPaths) -> LayerData:
     one drop).  Damaged files never raise into napari: the problem is shown as
     a notification and nothing is added; warnings (dropped frames) are shown too.
     """
-    given = [str(Path(p).resolve()) for p in _as_list(path)]
+    given = [_resolve(p) for p in _as_list(path)]
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ScanImageWarning)
             layers = _read(given)
     except (ScanImageError, OSError) as exc:
-        _notify(f"napari-scanimage could not open {Path(given[0]).name}: {exc}", "error")
+        _notify(f"napari-scanimage could not open {Path(redact(given[0])).name}: {exc}", "error")
         return NOTHING_TO_ADD
     for warning in caught:
         if issubclass(warning.category, ScanImageWarning):
@@ -116,7 +122,9 @@ def _read_acquisition(given: list[str], siblings: list[str]) -> Scan:
     try:
         return read_scan(siblings)
     except MixedAcquisitionError as exc:
-        _notify(f"Opened only {Path(given[0]).name}: its neighbours differ ({exc})", "warning")
+        _notify(
+            f"Opened only {Path(redact(given[0])).name}: its neighbours differ ({exc})", "warning"
+        )
         return read_scan(given)
 
 
@@ -139,7 +147,7 @@ def _notify(
 
 
 def _notify_siblings(scan: Scan, given: str) -> None:
-    name = Path(given).name
+    name = Path(redact(given)).name
     _notify(
         f"Opened all {scan.num_files} files of this acquisition "
         f"({Path(scan.filenames[0]).name} ... {Path(scan.filenames[-1]).name}), "

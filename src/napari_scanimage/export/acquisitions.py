@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 
 from napari_scanimage.errors import ScanImageNotFoundError
 from napari_scanimage.format.header import is_scanimage_file
-from napari_scanimage.scan.files import acquisition_stem, natural_key, split_counters
+from napari_scanimage.format.urls import is_url, redact
+from napari_scanimage.scan.files import (
+    acquisition_stem,
+    expand_paths,
+    natural_key,
+    split_counters,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -76,6 +82,11 @@ def _tiffs(inputs: Sequence[str | os.PathLike[str]]) -> list[str]:
     found: list[str] = []
     for item in inputs:
         name = os.path.expanduser(os.fspath(item))
+        if is_url(name):  # objects: a URL or a pattern listed through its filesystem
+            found.extend(
+                p for p in expand_paths(name) if redact(p).lower().endswith(_TIFF_SUFFIXES)
+            )
+            continue
         if os.path.isdir(name):
             matches = [
                 str(p)

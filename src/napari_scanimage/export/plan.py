@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import operator
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -229,7 +228,7 @@ class ExportPlan:
         recipe = self.recipe
         settings = {
             "format": FORMATS[self.ngff],
-            "files": [{"path": f, "bytes": os.path.getsize(f)} for f in recipe.files],
+            "files": recipe.file_records(),
             "dtype": recipe.dtype,
             "join_contiguous": recipe.join_contiguous,
             "trim": list(recipe.trim),

@@ -10,15 +10,17 @@ per chunk.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from napari_scanimage.errors import ScanImageWarning
 from napari_scanimage.export.errors import ExportError
 from napari_scanimage.export.session import cached
+from napari_scanimage.format.urls import is_url
 from napari_scanimage.scan.scan import read_scan
 
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ class ScanRecipe:
     """Everything needed to open a scan exactly as the caller had it."""
 
     files: tuple[str, ...]
-    """Absolute paths, in acquisition order."""
+    """Absolute paths (or URLs without credentials or query), in acquisition order."""
     dtype: str
     join_contiguous: bool
     trim: tuple[int, int, int, int]
@@ -42,12 +44,25 @@ class ScanRecipe:
     """Offsets undone per field and ROI (resolved once by the caller), or None when off."""
     session: str = field(default_factory=lambda: uuid.uuid4().hex)
     """One conversion: scans opened for it are forgotten together."""
+    urls: tuple[str, ...] = ()
+    """What opens remote files again (URLs as given), or () to open ``files``."""
+    storage_options: str = ""
+    """JSON of the fsspec options remote files were opened with ('' for none)."""
+    sizes: tuple[int, ...] = ()
+    """Bytes of each file when the scan was opened (() to look them up)."""
 
     @classmethod
     def of(cls, scan: Scan) -> ScanRecipe:
         """The recipe of an open scan (a new session)."""
+        source = scan._source
+        remote = source.is_remote
         return cls(
-            files=tuple(os.path.abspath(f) for f in scan.filenames),
+            files=tuple(f if is_url(f) else os.path.abspath(f) for f in scan.filenames),
+            urls=tuple(source.urls) if remote else (),
+            storage_options=json.dumps(source.storage_options, sort_keys=True, default=str)
+            if remote and source.storage_options
+            else "",
+            sizes=tuple(reader.size for reader in source.readers),
             dtype=str(scan.dtype),
             join_contiguous=scan.join_contiguous,
             trim=(scan.trim.left, scan.trim.right, scan.trim.top, scan.trim.bottom),
@@ -59,6 +74,11 @@ class ScanRecipe:
             ),
         )
 
+    def file_records(self) -> list[dict[str, Any]]:
+        """``{"path", "bytes"}`` of each file, as a store's settings record them."""
+        sizes = self.sizes or tuple(os.path.getsize(f) for f in self.files)
+        return [{"path": f, "bytes": n} for f, n in zip(self.files, sizes, strict=True)]
+
     def open(self) -> Scan:
         """The scan, opened once per process and session."""
         return cached(self.session, self, self._read)
@@ -69,11 +89,12 @@ class ScanRecipe:
             warnings.simplefilter("ignore", ScanImageWarning)
             phase = False if self.scan_phase is None else dict(enumerate(self.scan_phase))
             scan = read_scan(
-                list(self.files),
+                list(self.urls or self.files),
                 self.dtype,
                 self.join_contiguous,
                 trim=self.trim,
                 fix_scan_phase=phase,
+                storage_options=json.loads(self.storage_options) if self.storage_options else None,
             )
         if scan.num_frames != self.num_frames:
             msg = (

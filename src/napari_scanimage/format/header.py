@@ -14,9 +14,10 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import struct
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
 
 from napari_scanimage.errors import (
     NotScanImageError,
@@ -27,11 +28,12 @@ from napari_scanimage.errors import (
 from napari_scanimage.format.matlab import parse_matlab_lines
 from napari_scanimage.format.sniff import looks_like_scanimage
 from napari_scanimage.format.tiff import is_regular_file
+from napari_scanimage.format.urls import is_url
 
 if TYPE_CHECKING:
-    import os
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
+    from napari_scanimage.format.remote import RemoteObject
     from napari_scanimage.format.tiff import TiffFileHandle
 
 __all__ = ["SCANIMAGE_MAGIC", "ScanImageHeader", "decode_json", "is_scanimage_file", "lookup"]
@@ -54,27 +56,66 @@ def _load_json(path: str, text: str, part: str) -> Any:
         raise ScanImageFileError(path, msg) from exc
 
 
-def is_scanimage_file(path: str | os.PathLike[str]) -> bool:
+def is_scanimage_file(
+    path: str | os.PathLike[str], storage_options: Mapping[str, Any] | None = None
+) -> bool:
     """Whether ScanImage wrote the file, any generation (reads a few KB at most).
 
     A 2016+ BigTIFF is recognised from its first 20 bytes; other TIFFs from the
     start of page 1's ImageDescription and Software tags (see ``sniff``).
+    A URL is asked the same of its object (two or three requests).
     Never raises: unreadable or missing files are simply not ScanImage files.
     """
+    if is_url(path):
+        return _remote_is_scanimage(os.fspath(path), storage_options)
     if not is_regular_file(path):
         return False  # a FIFO would block the open; folders and devices are not scans
     try:
         with open(path, "rb") as fh:
-            head = fh.read(20)
-            if (
-                len(head) == 20
-                and head[:4] == b"II+\0"
-                and struct.unpack_from("<I", head, 16)[0] == SCANIMAGE_MAGIC
-            ):
-                return True
-            return looks_like_scanimage(fh)
+            return _has_static_block(fh.read(20)) or looks_like_scanimage(fh)
     except OSError:
         return False
+
+
+def _remote_is_scanimage(url: str, storage_options: Mapping[str, Any] | None) -> bool:
+    from napari_scanimage.format.remote import RemoteObject  # noqa: PLC0415 - fsspec on demand
+
+    try:
+        fh = _RangeFile(RemoteObject.open(url, storage_options))
+        return _has_static_block(fh.head[:20]) or looks_like_scanimage(cast("BinaryIO", fh))
+    except ScanImageError:
+        return False
+
+
+def _has_static_block(head: bytes) -> bool:
+    return (
+        len(head) == 20
+        and head[:4] == b"II+\0"
+        and struct.unpack_from("<I", head, 16)[0] == SCANIMAGE_MAGIC
+    )
+
+
+class _RangeFile:
+    """A seekable read-only file over a remote object: the first read fetches 64 KB."""
+
+    def __init__(self, remote: RemoteObject) -> None:
+        self._remote, self._at = remote, 0
+        self.head = remote.read(0, min(1 << 16, remote.size))
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._at = offset if whence == 0 else self._at + offset
+        return self._at
+
+    def read(self, size: int = -1) -> bytes:
+        end = min(self._remote.size, self._at + size)
+        if end <= self._at:
+            return b""
+        if end <= len(self.head):
+            data = self.head[self._at : end]
+        else:
+            data = self._remote.read(self._at, end - self._at)
+        self._at = end
+        return data
 
 
 def decode_json(value: Any) -> Any:
@@ -152,6 +193,10 @@ class ScanImageHeader:
             from napari_scanimage.format.legacy_header import (  # noqa: PLC0415 - cycle
                 read_legacy_header,
             )
+            from napari_scanimage.format.legacy_index import REMOTE_LEGACY  # noqa: PLC0415
+
+            if handle.source is not None:
+                raise UnsupportedVersionError(path, REMOTE_LEGACY)
 
             return read_legacy_header(path)
         magic, version, n0, n1 = struct.unpack("<IIII", handle.read(16, 16))

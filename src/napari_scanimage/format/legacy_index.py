@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,8 +27,11 @@ from napari_scanimage.errors import (
 from napari_scanimage.format.header import SCANIMAGE_MAGIC
 from napari_scanimage.format.page_index import PageIndex
 from napari_scanimage.format.tiff import Ifd, TiffFileHandle, is_regular_file
+from napari_scanimage.format.urls import is_url
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import tifffile
 
 __all__ = [
@@ -56,6 +59,10 @@ TIFFFILE_ERRORS = (
 the files that need it, so that opening a 2016+ file never loads it.)"""
 
 _DESCRIPTION = 270
+REMOTE_LEGACY = (
+    "a TIFF without ScanImage's static header block (ScanImage 2015 or older, or re-saved "
+    "by another tool): such files are read from local disks only; download it first"
+)
 
 
 class ClassicTiffHandle(TiffFileHandle):
@@ -77,8 +84,18 @@ class ClassicTiffHandle(TiffFileHandle):
         raise UnsupportedVersionError(self.path, msg)
 
 
-def open_handle(path: str | os.PathLike[str]) -> TiffFileHandle:
-    """A handle on a BigTIFF, or on a classic TIFF (which ``TiffFileHandle`` refuses)."""
+def open_handle(
+    path: str | os.PathLike[str], storage_options: Mapping[str, Any] | None = None
+) -> TiffFileHandle:
+    """A handle on a BigTIFF, or on a classic TIFF (which ``TiffFileHandle`` refuses).
+
+    A URL (``s3://``, ``https://``, any fsspec URL) opens the object it names,
+    read by byte ranges with ``storage_options`` (BigTIFFs only).
+    """
+    if is_url(path):
+        from napari_scanimage.format.remote import RemoteObject  # noqa: PLC0415 - fsspec
+
+        return TiffFileHandle.on_remote(RemoteObject.open(os.fspath(path), storage_options))
     head = b""  # TiffFileHandle raises the right error (missing, folder, FIFO, ...)
     if is_regular_file(path):
         try:
@@ -105,6 +122,8 @@ def index_pages(handle: TiffFileHandle) -> PageIndex:
     """The page index: stride-predicted for 2016+ files, one tifffile pass otherwise."""
     if has_static_block(handle):
         return PageIndex.build(handle)
+    if handle.source is not None:
+        raise UnsupportedVersionError(handle.path, REMOTE_LEGACY)
     return _index_with_tifffile(handle.path)
 
 

@@ -169,6 +169,7 @@ class PageIndex:
         # sorted(set()), not np.unique: that loads numpy.ma (10 ms of every open)
         spread = np.linspace(1, last, _SAMPLES + 1).astype(np.int64).tolist() if last else []
         checks: list[int] = sorted(set(spread))
+        handle.preload([(first.offset + k * stride, 8) for k in checks])  # remote: one batch
         truncation = None
         for k in checks:
             offset = first.offset + k * stride

@@ -11,6 +11,11 @@ conversion goes through a small scratch block.
 Unlike a memory map, a file that shrinks or fails under us gives an error that
 names it and says what changed, never a SIGBUS: each read checks the file's
 size first and the number of bytes it got after.
+
+An object in remote storage is read through the same geometry: the blocks a
+local read would fill come from range requests instead (``RemoteObject``,
+neighbours merged, all requests of a read at once), and its first page's
+bytes, fetched along with every read, tell a replaced object.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from napari_scanimage.errors import (
     FileReadError,
     ScanImageFileError,
 )
+from napari_scanimage.format.fingerprint import fingerprint_spans, guard_span
 from napari_scanimage.format.tiff import TiffFileHandle
 
 if TYPE_CHECKING:
@@ -36,6 +42,7 @@ if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
     from napari_scanimage.format.page_index import PageIndex
+    from napari_scanimage.format.remote import RemoteObject
 
 __all__ = ["PageReader"]
 
@@ -43,8 +50,9 @@ _MAX_IOV = 1024  # IOV_MAX on Linux and macOS
 _MAX_CALL_BYTES = 1 << 28  # per call; Linux caps one read at ~2 GiB
 _MAX_GAP = 1 << 14  # read a gap into scratch rather than make another call
 _SCRATCH_BYTES = 1 << 22  # pages staged at once for cropped or converted reads
-_FINGERPRINT_BYTES = 1024  # first pixels of each fingerprinted page
+_REMOTE_SCRATCH_BYTES = 1 << 26  # the same for remote objects: a batch of requests each
 _DESCRIPTION_SPAN = 1 << 22  # descriptions this close together come in one read
+_REMOTE_DESCRIPTION_SPAN = 1 << 18  # the same for a remote object (one request each run)
 _PARALLEL_BYTES = 1 << 26  # reads this big are split over threads
 _WORKERS = min(3, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1) - 1
 _GAP = memoryview(bytearray(_MAX_GAP))  # shared by every thread: its contents are never used
@@ -60,17 +68,31 @@ class PageReader:
 
     def __init__(self, handle: TiffFileHandle, index: PageIndex) -> None:
         self.path = handle.path
+        """The file's path, or the object's URL without credentials or query."""
+        self.url = self.path if handle.source is None else handle.source.url
+        """What opens it again: the path, or the URL as given."""
         self.index = index
-        self._fd = os.dup(handle.fd)
+        self.size = handle.size
         self._lock = threading.Lock()
         self._users = 0
         self._closed = False
+        self._remote: RemoteObject | None = handle.source
+        if self._remote is not None:
+            self._fd = -1
+            self._remote.keep(handle.windows())  # what opening read: descriptions among it
+            spans = fingerprint_spans(index)
+            if spans:  # page 1's bytes, fetched along with every read (see RemoteObject.watch)
+                start, size = guard_span(spans)
+                handle.preload([(start, size)])  # in the head already, unless it is far in
+                self._remote.watch((start, size), handle.read(start, size))
+            return
+        self._fd = os.dup(handle.fd)
         try:
             status = os.fstat(self._fd)
             self._identity = (status.st_dev, status.st_ino)
             self._size = status.st_size  # when opened, or at the last refresh
             self._mtime = status.st_mtime_ns
-            self._spans = _fingerprint_spans(index)
+            self._spans = fingerprint_spans(index)
             # the index has just read these bytes: the handle serves them from memory
             self._fingerprint = [handle.read(start, size) for start, size in self._spans]
         except BaseException:
@@ -85,7 +107,7 @@ class PageReader:
             if self._closed:
                 return
             self._closed = True
-            if self._users == 0:
+            if self._users == 0 and self._fd >= 0:
                 os.close(self._fd)
 
     @contextlib.contextmanager
@@ -107,8 +129,13 @@ class PageReader:
     def _leave(self) -> None:
         with self._lock:
             self._users -= 1
-            if self._closed and self._users == 0:
+            if self._closed and self._users == 0 and self._fd >= 0:
                 os.close(self._fd)
+
+    @property
+    def remote(self) -> bool:
+        """Whether this is an object in remote storage, read by range requests."""
+        return self._remote is not None
 
     @property
     def count(self) -> int:
@@ -131,7 +158,7 @@ class PageReader:
             return
         size = n * self.index.width * self.index.height * self.index.dtype.itemsize
         parts = min(_WORKERS + 1, n, size // _PARALLEL_BYTES + 1)
-        if parts < 2:
+        if parts < 2 or self._remote is not None:  # remote requests run at once anyway
             self._read(pages, rows, cols, out)
             return
         cuts = [n * k // parts for k in range(parts + 1)]
@@ -169,11 +196,13 @@ class PageReader:
         fd = self._enter()  # not a context manager: this is the per-frame path
         try:
             offsets = starts.tolist()
-            self._check(fd, max(offsets) + block)
+            if self._remote is None:
+                self._check(fd, max(offsets) + block)
             if direct:
                 self._read_blocks(fd, offsets, block, out.__getitem__)
                 return
-            per = max(1, _SCRATCH_BYTES // block)
+            scratch_bytes = _SCRATCH_BYTES if self._remote is None else _REMOTE_SCRATCH_BYTES
+            per = max(1, scratch_bytes // block)
             width = ncols if nrows == 1 else idx.width
             scratch = np.empty((min(per, len(offsets)), nrows, width), dtype=idx.dtype)
             crop = scratch if nrows == 1 else scratch[:, :, c0:c1]
@@ -188,6 +217,9 @@ class PageReader:
         self, fd: int, offsets: list[int], block: int, target: Callable[[int], np.ndarray]
     ) -> None:
         """Fill ``target(i)`` (``block`` contiguous bytes) from ``offsets[i]``, few calls."""
+        if self._remote is not None:
+            self._remote.read_blocks(offsets, block, target)
+            return
         gap = _GAP  # bytes between pages are read into this and dropped
         i, n = 0, len(offsets)
         while i < n:
@@ -243,6 +275,9 @@ class PageReader:
         if start < 0:
             return ""
         raw = bytearray(int(idx.description_nbytes[page]))
+        if self._remote is not None:
+            with self._using():
+                return _text(self._remote.read_spans([(start, len(raw))])[0])
         with self._using() as fd:
             self._check(fd, start + len(raw))
             self._fill(fd, memoryview(raw), start)
@@ -263,28 +298,38 @@ class PageReader:
         )
         found = {page: "" for start, _, page in places if start < 0}  # none in the page
         places = [place for place in places if place[0] >= 0]
+        span = _DESCRIPTION_SPAN if self._remote is None else _REMOTE_DESCRIPTION_SPAN
+        runs = []
+        while places:
+            first = places[0][0]
+            count = 1
+            while count < len(places) and places[count][0] + places[count][1] - first <= span:
+                count += 1
+            runs.append(places[:count])
+            places = places[count:]
+        ends = [max(start + size for start, size, _ in run) for run in runs]
         with self._using() as fd:
-            while places:
-                first = places[0][0]
-                count = 1
-                while count < len(places) and sum(places[count]) - first <= _DESCRIPTION_SPAN:
-                    count += 1
-                run = places[:count]
-                end = max(start + size for start, size, _ in run)
-                raw = bytearray(end - first)
-                self._check(fd, end)
-                self._fill(fd, memoryview(raw), first)
-                for start, size, page in run:
-                    found[page] = _text(raw[start - first : start - first + size])
-                places = places[len(run) :]
+            if self._remote is not None:
+                spans = [(run[0][0], end - run[0][0]) for run, end in zip(runs, ends, strict=True)]
+                raws: list[bytes | bytearray] = list(self._remote.read_spans(spans))
+            else:
+                raws = []
+                for run, end in zip(runs, ends, strict=True):
+                    raws.append(bytearray(end - run[0][0]))
+                    self._check(fd, end)
+                    self._fill(fd, memoryview(raws[-1]), run[0][0])
+        for run, raw in zip(runs, raws, strict=True):
+            first = run[0][0]
+            for start, size, page in run:
+                found[page] = _text(raw[start - first : start - first + size])
         return found
 
     # -- growth -----------------------------------------------------------------------
 
     def refresh(self) -> int:
         """Index pages appended to the file since the last look; returns how many."""
-        if self.index.ifd_offsets is None:
-            return 0  # indexed without IFD offsets (classic TIFF): nothing to resume from
+        if self.index.ifd_offsets is None or self._remote is not None:
+            return 0  # no IFD offsets to resume from (classic TIFF), or an object (never grows)
         with self._using() as fd:
             idx = self.index
             self._check(fd, int(idx.data_offsets[-1]) + _page_bytes(idx))
@@ -375,24 +420,3 @@ def _page_bytes(idx: PageIndex) -> int:
 def _text(raw: bytes | bytearray) -> str:
     """A description slot's text, padding removed."""
     return bytes(raw).rstrip(b"\0 \n").decode("utf-8", errors="replace")
-
-
-def _fingerprint_spans(idx: PageIndex) -> list[tuple[int, int]]:
-    """``(offset, size)`` of the bytes that tell this file from a rewritten one.
-
-    For pages spread over the file (those the index read, so no extra read at
-    open): each page's description (frame number, timestamp, wall clock) and
-    first pixels.  Appending pages never changes them; writing another recording
-    over the file, or bytes in place, almost surely does.  The last page's
-    description is left out: a writer may still be filling it in.
-    """
-    if idx.count == 0:
-        return []
-    pixels = min(_FINGERPRINT_BYTES, _page_bytes(idx))
-    last = idx.count - 1
-    spans = []
-    for page in sorted({0, *(p for p in idx.checked if p <= last), last}):
-        if page != last and idx.description_offsets[page] >= 0:
-            spans.append((int(idx.description_offsets[page]), int(idx.description_nbytes[page])))
-        spans.append((int(idx.data_offsets[page]), pixels))
-    return spans

@@ -28,6 +28,8 @@ from napari_scanimage.errors import (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from napari_scanimage.format.remote import RemoteObject
+
 __all__ = ["Ifd", "TiffFileHandle", "is_regular_file", "read_exact"]
 
 IMAGE_WIDTH = 256
@@ -144,7 +146,12 @@ class TiffFileHandle:
     """A read-only file descriptor with the BigTIFF header checked.
 
     Opened with ``O_RDONLY``: nothing in this package can change a user's file.
+    On an object in remote storage (:meth:`on_remote`) there is no descriptor
+    (``fd`` is -1) and reads are range requests to ``source``.
     """
+
+    source: RemoteObject | None = None
+    """The remote object read, or None for a local file."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
@@ -174,6 +181,43 @@ class TiffFileHandle:
         handle._check_and_read_header()
         return handle
 
+    @classmethod
+    def on_remote(cls, source: RemoteObject) -> TiffFileHandle:
+        """A handle reading ``source`` by byte ranges (the first read takes the head)."""
+        handle = cls.__new__(cls)
+        handle.path, handle.fd, handle.source = source.name, -1, source
+        handle._windows = []
+        handle.size = source.size
+        handle.first_ifd = handle._read_header()
+        return handle
+
+    def preload(self, spans: list[tuple[int, int]]) -> None:
+        """Fetch the ``(offset, size)`` spans not yet in memory together, with windows.
+
+        Remote reads go in one concurrent batch; local files read each span
+        when asked (a page-cache hit costs less than a read that may not be needed).
+        """
+        if self.source is None:
+            return
+        wanted = sorted(
+            {(o, n) for o, n in spans if 0 <= o < self.size and not self._cached(o, n)}
+        )
+        ranges = [(o, min(o + max(n, WINDOW_BYTES), self.size)) for o, n in wanted]
+        for (start, _), data in zip(ranges, self.source.fetch(ranges), strict=True):
+            self._remember(start, data)
+
+    def windows(self) -> list[tuple[int, bytes]]:
+        """The ``(offset, bytes)`` windows read so far (the head among them)."""
+        return list(self._windows)
+
+    def _cached(self, offset: int, size: int) -> bool:
+        return any(s <= offset and offset + size <= s + len(d) for s, d in self._windows)
+
+    def _read_exact(self, offset: int, size: int) -> bytes:
+        if self.source is not None:
+            return self.source.read(offset, size)
+        return read_exact(self.fd, offset, size, self.path)
+
     def _check_and_read_header(self) -> None:
         try:
             try:
@@ -194,7 +238,7 @@ class TiffFileHandle:
             raise
 
     def _read_header(self) -> int:
-        self._remember(0, read_exact(self.fd, 0, min(HEAD_BYTES, self.size), self.path))
+        self._remember(0, self._read_exact(0, min(HEAD_BYTES, self.size)))
         head = self.read(0, min(16, self.size))
         if len(head) < 8 or head[:2] not in (b"II", b"MM"):
             raise NotScanImageError(self.path, "not a TIFF file")
@@ -202,6 +246,12 @@ class TiffFileHandle:
             msg = "big-endian TIFF; ScanImage writes little-endian BigTIFF"
             raise NotScanImageError(self.path, msg)
         (magic,) = struct.unpack_from("<H", head, 2)
+        if magic == 42 and self.source is not None:
+            msg = (
+                "a classic (non-Big) TIFF of ScanImage 2015 or older: such files are read "
+                "from local disks only; download it first"
+            )
+            raise NotScanImageError(self.path, msg)
         if magic == 42:
             msg = (
                 "classic (non-Big) TIFF; ScanImage 2016 and later write BigTIFF "
@@ -224,9 +274,9 @@ class TiffFileHandle:
             if start <= offset and offset + size <= start + len(data):
                 return data[offset - start : offset - start + size]
         if size >= WINDOW_BYTES:
-            return read_exact(self.fd, offset, size, self.path)
+            return self._read_exact(offset, size)
         length = max(size, min(WINDOW_BYTES, self.size - offset))
-        data = read_exact(self.fd, offset, length, self.path)
+        data = self._read_exact(offset, length)
         self._remember(offset, data)
         return data[:size]
 

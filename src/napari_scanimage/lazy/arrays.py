@@ -5,7 +5,9 @@ napari takes any object with ``shape``, ``dtype``, ``ndim`` and a numpy-style
 whose slicing cost grows with its number of chunks), so showing frame 100,000
 costs what showing frame 1 does: one :meth:`Scan.read_field` of its pages.
 ``shape`` is read from the scan on every access, so a scan that grows while
-it is followed (:meth:`Scan.refresh`) grows its arrays too.
+it is followed (:meth:`Scan.refresh`) grows its arrays too.  Over remote
+storage a step goes through :mod:`~napari_scanimage.lazy.prefetch`: the frame
+is fetched whole, for every layer at once, and its neighbours ahead of time.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from napari_scanimage.lazy.prefetch import prefetcher
 from napari_scanimage.scan.indexing import normalize_axis, split_key
 from napari_scanimage.scan.mosaic import Mosaic
 
@@ -71,6 +74,13 @@ class _ScanArray:
         return parts[0], z, parts[-2], parts[-1]
 
 
+def _prefetch(scan: Scan, frames: np.ndarray) -> None:
+    """Remote scans: hold the frames of a step (fetched whole) and fetch their neighbours."""
+    ahead = prefetcher(scan)
+    if ahead is not None:
+        ahead.show(frames.tolist())
+
+
 def _window(key: Any, length: int, axis: str) -> tuple[slice, Any]:
     """The step-1 slice to read for an axis key, and the index to apply within it.
 
@@ -109,6 +119,7 @@ class FieldArray(_ScanArray):
         """Read any numpy-style key of ints, slices and int lists (outer indexing)."""
         tkey, zkey, ykey, xkey = self._split(key)
         times = normalize_axis(tkey, self.scan.num_frames, "frames")
+        _prefetch(self.scan, times.values)
         planes = normalize_axis(zkey, len(self.fields), "z")
         rows, pick_rows = _window(ykey, self._plane[0], "y")
         cols, pick_cols = _window(xkey, self._plane[1], "x")
@@ -155,6 +166,7 @@ class MosaicArray(_ScanArray):
         """Read a block; frames, depths, rows and columns each take an int, slice or list."""
         tkey, zkey, ykey, xkey = self._split(key)
         times = normalize_axis(tkey, self.scan.num_frames, "frames")
+        _prefetch(self.scan, times.values)
         planes = normalize_axis(zkey, len(self.mosaic.depths), "z")
         canvas = np.zeros(
             (len(times.values), len(planes.values), *self.mosaic.shape), dtype=self.scan.dtype

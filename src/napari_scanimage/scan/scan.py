@@ -62,6 +62,7 @@ def read_scan(
     *,
     trim: Trim | tuple[int, int, int, int] | None = None,
     fix_scan_phase: PhaseOption = False,
+    storage_options: dict[str, Any] | None = None,
 ) -> Scan:
     """Open a ScanImage acquisition (one file, a glob pattern, or a list of either).
 
@@ -70,6 +71,8 @@ def read_scan(
     paths
         A path, a glob pattern such as ``'/data/scan_*.tif'``, or a list of
         either.  Files are ordered naturally (``_00002`` before ``_00010``).
+        URLs work the same (``s3://bucket/rec/scan_00001_*.tif``, ``https://...``,
+        ``gs://...``, any fsspec URL): objects are read by byte ranges.
     dtype
         dtype of the arrays returned; None keeps the file's (``int16`` normally).
     join_contiguous
@@ -81,6 +84,10 @@ def read_scan(
         ROI strip (see :meth:`Scan.estimate_scan_phase`), a number applies that
         offset (pixels) everywhere; a ``{field: offset}`` mapping sets the offset
         of those fields and estimates the others.
+    storage_options
+        For URLs: options of the fsspec filesystem (e.g. ``{"anon": True}``,
+        ``{"endpoint_url": ...}`` for s3fs); fsspec's config and environment
+        (``FSSPEC_S3_ANON=true``, AWS variables) apply too.
 
     Returns
     -------
@@ -94,8 +101,8 @@ def read_scan(
         ``TruncatedFileError``, ``MixedAcquisitionError``, ... A pattern that
         matches nothing raises one that is also a ``FileNotFoundError``.
     """
-    files = expand_paths(paths)
-    source = ScanSource.open(files)
+    files = expand_paths(paths, storage_options)
+    source = ScanSource.open(files, storage_options)
     scan = Scan(
         source,
         dtype=dtype,
@@ -618,7 +625,9 @@ class Scan:
         An acquisition still being recorded grows; this re-indexes its files and
         picks up new files of the same numbered series.
         """
-        files = set(self.filenames) | set(acquisition_files(self.filenames[-1]))
+        source = self._source
+        urls = source.urls
+        files = set(urls) | set(acquisition_files(urls[-1], source.storage_options))
         ordered: list[str] = sorted(files, key=natural_key)
         return read_scan(
             ordered,
@@ -626,6 +635,7 @@ class Scan:
             self.join_contiguous,
             trim=self.trim,
             fix_scan_phase=self.fix_scan_phase,
+            storage_options=source.storage_options,
         )
 
     def refresh(self) -> int:

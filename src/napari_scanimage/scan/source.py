@@ -5,7 +5,9 @@ on demand.  Global page ``p`` of the acquisition is page ``p - starts[i]`` of
 file ``i``.  While ScanImage still writes, :meth:`ScanSource.refresh` adds the
 pages and files written since the last look; readers in other threads see
 either the old or the new set of files, never a mix (both live in one
-attribute, replaced whole).
+attribute, replaced whole).  Files may be objects in remote storage (URLs
+opened with ``storage_options``); a lazy layer may then install a
+:class:`PageCache` that serves whole pages it fetched ahead.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import struct
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -41,12 +43,22 @@ from napari_scanimage.scan.layout import AcquisitionLayout
 from napari_scanimage.scan.rates import timestamp_rate
 from napari_scanimage.scan.reconcile import reconcile
 
-__all__ = ["ScanSource"]
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["PageCache", "ScanSource"]
 
 # FrameData entries that legitimately differ between files of one acquisition.
 _PER_FILE_KEYS = ("logFileCounter", "logFileStem", "logFilePath")
 _BIGTIFF = b"II+\x00\x08\x00\x00\x00"
 _SCANIMAGE_MAGIC = 0x07030301
+
+
+class PageCache(Protocol):
+    """Pages held in memory (see ``lazy.prefetch``), asked before the files are read."""
+
+    def copy(self, pages: np.ndarray, rows: slice, cols: slice, out: np.ndarray) -> bool:
+        """Copy ``page[rows, cols]`` of each page into ``out[i]`` if all are held."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +88,10 @@ class ScanSource:
         """Header values replaced by what the pages show (see ``scan.reconcile``)."""
         self._refreshing = threading.Lock()
         self._timestamp_fps = (math.nan, -1)  # (rate, pages it was measured on)
+        self.storage_options: dict[str, Any] = {}
+        """How remote files were opened (passed again to open their neighbours)."""
+        self.page_cache: PageCache | None = None
+        """Whole pages fetched ahead for a viewer (remote files only), or None."""
 
     @property
     def readers(self) -> tuple[PageReader, ...]:
@@ -88,20 +104,24 @@ class ScanSource:
         return self._files.starts
 
     @classmethod
-    def open(cls, paths: list[str]) -> ScanSource:
-        """Open, check and index ``paths`` (already expanded and ordered).
+    def open(
+        cls, paths: list[str], storage_options: Mapping[str, Any] | None = None
+    ) -> ScanSource:
+        """Open, check and index ``paths`` (already expanded and ordered; URLs too).
 
         The last file of a split acquisition that holds no complete page yet is
         left out with a warning.  On any error the files already opened are
         released before it propagates.
         """
         readers: list[PageReader] = []
+        options = dict(storage_options or {})
         try:
-            header = _open_readers(paths, readers)
+            header = _open_readers(paths, readers, options)
             _check_counters([r.path for r in readers])
             total = sum(r.count for r in readers)
             layout = AcquisitionLayout.from_header(header, total)
             source = cls(header, tuple(readers), _starts(readers))
+            source.storage_options = options
             # the descriptions reconciling and the rate check read, fetched together
             known = source.descriptions(_opening_pages(layout, total))
 
@@ -139,6 +159,16 @@ class ScanSource:
         return rate
 
     @property
+    def is_remote(self) -> bool:
+        """Whether the files are objects in remote storage (read by range requests)."""
+        return any(reader.remote for reader in self._files.readers)
+
+    @property
+    def urls(self) -> list[str]:
+        """What opens the files again: paths, or URLs as given (signed queries too)."""
+        return [reader.url for reader in self._files.readers]
+
+    @property
     def num_pages(self) -> int:
         """Complete pages over all files."""
         return int(self._files.starts[-1])
@@ -147,9 +177,23 @@ class ScanSource:
         """``(file index, page within file)`` for global page numbers."""
         return _locate(self._files, pages)
 
-    def read(self, pages: np.ndarray, rows: slice, cols: slice, out: np.ndarray) -> None:
-        """Copy ``page[rows, cols]`` of each global page into ``out[i]``."""
+    def read(
+        self,
+        pages: np.ndarray,
+        rows: slice,
+        cols: slice,
+        out: np.ndarray,
+        *,
+        cached: bool = True,
+    ) -> None:
+        """Copy ``page[rows, cols]`` of each global page into ``out[i]``.
+
+        Pages the page cache holds come from memory (``cached=False``: never).
+        """
         if len(pages) == 0:
+            return
+        cache = self.page_cache
+        if cached and cache is not None and cache.copy(pages, rows, cols, out):
             return
         files = self._files  # one snapshot, whatever a refresh does meanwhile
         if len(files.readers) == 1:  # one file: global pages are its pages
@@ -205,14 +249,14 @@ class ScanSource:
         with self._refreshing:
             files = self._files
             last = files.readers[-1]
-            newer = _later_files(last.path)
+            newer = _later_files(last.url, self.storage_options)
             grown = last.refresh()
             added: list[PageReader] = []
             layout = self.layout
             try:
                 for path in newer:
                     known = [*files.readers, *added]
-                    reader = _open_follower(self.header, path, known, layout)
+                    reader = _open_follower(self.header, path, known, layout, self.storage_options)
                     if reader is None:
                         break
                     added.append(reader)
@@ -270,9 +314,11 @@ def _locate(files: _Files, pages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return which, pages - files.starts[which]
 
 
-def _open_one(path: str, header: ScanImageHeader | None) -> tuple[ScanImageHeader, PageReader]:
+def _open_one(
+    path: str, header: ScanImageHeader | None, storage_options: Mapping[str, Any]
+) -> tuple[ScanImageHeader, PageReader]:
     """Open and index one file, checking its header against ``header``."""
-    with open_handle(path) as handle:  # classic TIFFs too (format/legacy_index)
+    with open_handle(path, storage_options) as handle:  # classic TIFFs too, and URLs
         this = ScanImageHeader.from_file(handle)
         if header is not None:
             _check_same_acquisition(header, this)
@@ -311,12 +357,14 @@ def _cut_short(path: str, exc: ScanImageError) -> bool:
     return bool(magic == _SCANIMAGE_MAGIC and size < 32 + n0 + n1)
 
 
-def _open_readers(paths: list[str], readers: list[PageReader]) -> ScanImageHeader:
+def _open_readers(
+    paths: list[str], readers: list[PageReader], storage_options: Mapping[str, Any]
+) -> ScanImageHeader:
     """Open every file into ``readers`` (filled as it goes); returns the first header."""
     header: ScanImageHeader | None = None
     for i, path in enumerate(paths):
         try:
-            this, reader = _open_one(path, header)
+            this, reader = _open_one(path, header, storage_options)
         except ScanImageFileError as exc:
             if i == 0 or i < len(paths) - 1 or not _cut_short(path, exc):
                 raise
@@ -336,14 +384,18 @@ def _open_readers(paths: list[str], readers: list[PageReader]) -> ScanImageHeade
     return header
 
 
-def _later_files(path: str) -> list[str]:
+def _later_files(path: str, storage_options: Mapping[str, Any]) -> list[str]:
     """Files of the same numbered series that sort after ``path``."""
     key = natural_key(path)
-    return [p for p in acquisition_files(path) if natural_key(p) > key]
+    return [p for p in acquisition_files(path, storage_options) if natural_key(p) > key]
 
 
 def _open_follower(
-    header: ScanImageHeader, path: str, readers: list[PageReader], layout: AcquisitionLayout
+    header: ScanImageHeader,
+    path: str,
+    readers: list[PageReader],
+    layout: AcquisitionLayout,
+    storage_options: Mapping[str, Any],
 ) -> PageReader | None:
     """A new file of a growing series, checked as at open; None while it cannot join yet.
 
@@ -353,7 +405,7 @@ def _open_follower(
     if readers[-1].count % layout.num_channels:
         return None
     try:
-        _, reader = _open_one(path, header)
+        _, reader = _open_one(path, header, storage_options)
     except MixedAcquisitionError:
         raise
     except ScanImageFileError as exc:
