@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import CheckBox, Container, Select, SpinBox
 
+from napari_scanimage._napari._sections import limit_rows
 from napari_scanimage.scan.fields import Trim
 
 if TYPE_CHECKING:
@@ -38,8 +39,7 @@ class DisplayPanel(Container):
             for side in ("left", "right", "top", "bottom")
         }
         for choice in (self.fields, self.channels):
-            row = choice.native.fontMetrics().height() + 2
-            choice.native.setMaximumHeight(LIST_ROWS * row + 2 * choice.native.frameWidth())
+            limit_rows(choice, LIST_ROWS)
         self.extend([self.fields, self.channels, self.join, *self.trims.values()])
         for widget in (self.fields, self.channels, self.join, *self.trims.values()):
             widget.changed.connect(host.apply_options)

@@ -29,7 +29,7 @@ class ExportPanel(Container):
         self.path = FileEdit(mode=FileDialogMode.OPTIONAL_FILE, label="Save to", filter="*.zarr")
         self.metadata = FileEdit(
             mode=FileDialogMode.EXISTING_FILE,
-            label="NWB metadata",
+            label="Metadata",
             filter="*.yaml *.yml",
             tooltip="Optional YAML: subject, session, indicator, location, wavelengths, "
             "timezone (neuroconv's layout; see the README)",

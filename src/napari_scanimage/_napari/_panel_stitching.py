@@ -35,7 +35,8 @@ class StitchingPanel(Container):
         self._host = host
         self.phase = CheckBox(text="Correct bidirectional scan phase", value=False, label="")
         self.phase_info = Label(value="", label="Phase (px)")
-        self.phase_field = ComboBox(label="Set phase of", choices=host.display._field_choices)
+        self.phase_field = ComboBox(label="Field", choices=host.display._field_choices)
+        self.phase_field.tooltip = "The field whose scan-phase offset Set offset sets"
         self.phase_value = FloatSpinBox(label="to (px)", min=-20.0, max=20.0, step=0.05)
         self.phase_set = PushButton(text="Set offset", label="")
         self.overrides: dict[int, float] = {}

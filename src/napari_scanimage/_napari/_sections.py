@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from magicgui.widgets import Container
+from magicgui.widgets import Container, Select
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFrame, QScrollArea
 from superqt import QCollapsible
@@ -18,7 +18,7 @@ from superqt import QCollapsible
 if TYPE_CHECKING:
     from qtpy.QtWidgets import QWidget
 
-__all__ = ["Foldable", "scroll_body"]
+__all__ = ["Foldable", "limit_rows", "scroll_body"]
 
 
 def _frame(holder: Container, body: Container, frame: QWidget) -> None:
@@ -27,6 +27,7 @@ def _frame(holder: Container, body: Container, frame: QWidget) -> None:
     layout = holder.native.layout()
     layout.addWidget(frame)
     layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
 
 
 class Foldable(Container):
@@ -37,6 +38,9 @@ class Foldable(Container):
         self.fold = QCollapsible(title)
         _frame(self, body, self.fold)
         self.fold.addWidget(body.native)
+        inner = self.fold.layout()
+        if inner is not None:
+            inner.setContentsMargins(0, 2, 0, 2)  # headers close together
         if expanded:
             self.fold.expand(animate=False)
         else:
@@ -55,4 +59,11 @@ def scroll_body(host: Container, body: Container) -> QScrollArea:
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     _frame(host, body, area)
     area.setWidget(body.native)
+    body.native.layout().addStretch(1)  # spare height below the sections, not between them
     return area
+
+
+def limit_rows(choice: Select, rows: int) -> None:
+    """A list widget at most ``rows`` rows tall: it scrolls, the panel stays short."""
+    row = choice.native.fontMetrics().height() + 2
+    choice.native.setMaximumHeight(rows * row + 2 * choice.native.frameWidth())

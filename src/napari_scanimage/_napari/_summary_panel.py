@@ -28,6 +28,7 @@ from napari_scanimage._napari._layers import (
     layer_name,
     placement,
 )
+from napari_scanimage._napari._sections import limit_rows
 from napari_scanimage.scan.display import contrast_range
 from napari_scanimage.scan.files import acquisition_stem
 from napari_scanimage.scan.mosaic import Mosaic
@@ -200,7 +201,7 @@ class SummaryImagesPanel(Container):
         get_scan: Callable[[], Scan | None],
         get_selection: Callable[[], Selection] | None = None,
     ) -> None:
-        super().__init__(labels=True)
+        super().__init__(labels=False)
         self._viewer = viewer
         self._get_scan = get_scan
         self._get_selection = get_selection
@@ -208,7 +209,9 @@ class SummaryImagesPanel(Container):
         self._layers: dict[str, Any] = {}
         self.chunk_frames = DEFAULT_CHUNK_FRAMES
         self.worker: Any = None
-        self._kinds = Select(label="Summary", choices=list(KINDS), value=["mean"])
+        self._kinds = Select(label="", choices=list(KINDS), value=["mean"])
+        self._kinds.tooltip = "Summary images to compute: any of mean, max, std, correlation"
+        limit_rows(self._kinds, len(KINDS))  # one row per kind, no empty box below
         self._stitched = CheckBox(text="Stitched mosaic too (mROI scans)", value=True, label="")
         self._run = PushButton(text="Summary images", label="")
         self._cancel = PushButton(text="Cancel", label="", enabled=False)
