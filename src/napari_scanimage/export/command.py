@@ -12,7 +12,7 @@ import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from napari_scanimage.export.batch import convert_batch
+from napari_scanimage.export.batch import convert_batch, summary_target, write_summary
 from napari_scanimage.export.convert import to_zarr
 from napari_scanimage.export.progress import terminal_progress
 from napari_scanimage.scan.scan import read_scan
@@ -62,25 +62,25 @@ def convert_command(
         return 0
     if out_dir is None:
         raise ValueError("give out or out_dir")
+    table = summary_target(out_dir, summary)  # a bad name is refused before converting
     with connect(scheduler) as client, terminal_progress(f"converting to {out_dir}") as progress:
         results = convert_batch(
             paths,
             out_dir,
             client=client,
             progress=progress,
-            summary=summary,
+            summary=None,
             read_options=reading,
             **options,
         )
     failed = [r for r in results if r.failed]
-    done = sum(r.status in ("converted", "complete") for r in results)
-    skipped = sum(r.status == "skipped" for r in results)
-    print(
-        f"{done} converted, {len(failed)} failed, {skipped} skipped; summary: {out_dir}/{summary}"
-    )
     for result in results:
         if result.warnings:
             print(f"warning: {result.acquisition}: {result.warnings}", file=sys.stderr)
     for result in failed:
         print(f"failed: {result.acquisition}: {result.error}", file=sys.stderr)
+    written = write_summary(results, table, overwrite=bool(options.get("overwrite")))
+    done = sum(r.status in ("converted", "complete") for r in results)
+    skipped = sum(r.status == "skipped" for r in results)
+    print(f"{done} converted, {len(failed)} failed, {skipped} skipped; summary: {written}")
     return 1 if failed else 0
