@@ -44,7 +44,17 @@ _FLOAT_LIMIT = 1e30
 
 
 def number(value: Any, store: str, what: str) -> float:
-    """A recorded number: NaN for unknown (``null`` or ``"NaN"``)."""
+    """A recorded number: NaN for unknown (``null`` or ``"NaN"``).
+
+    Examples
+    --------
+    >>> number(None, "s.zarr", "x"), number("-Infinity", "s.zarr", "x"), number(3, "s.zarr", "x")
+    (nan, -inf, 3.0)
+    >>> number("3", "s.zarr", "depth")
+    Traceback (most recent call last):
+    ...
+    napari_scanimage.errors.StoreError: s.zarr: depth is '3', not a number
+    """
     if value is None:
         return math.nan
     if isinstance(value, str) and value in _WORDS:
@@ -141,6 +151,18 @@ def display_limits(window: Any, dtype: np.dtype[Any]) -> tuple[float, float]:
 
     The window's ``start``/``end``, else its ``min``/``max``, else the dtype's
     range; never NaN, never infinite, never empty (a slider refuses those).
+
+    Examples
+    --------
+    >>> int16 = np.dtype("int16")
+    >>> display_limits({"start": 10, "end": 900, "min": -32768, "max": 32767}, int16)
+    (10.0, 900.0)
+    >>> display_limits({"start": float("nan"), "end": 5, "min": 0, "max": 4095}, int16)
+    (0.0, 4095.0)
+    >>> display_limits({"start": -1e308, "end": "Infinity"}, int16)
+    (-32768.0, 32767.0)
+    >>> display_limits(None, np.dtype("float32"))
+    (0.0, 1.0)
     """
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)

@@ -81,8 +81,8 @@ class StoredScan:
     has_z: bool
     num_frames: int
     stem: str
-    depths: tuple[float, ...] | None
-    """z of each depth index in µm; None where unknown or uneven."""
+    depths: dict[int, float] | None
+    """z in µm of each depth index the images use; None where any is unknown."""
     depth_step: float | None
 
     @property
@@ -285,15 +285,19 @@ def _stem(value: Any, root: str) -> str:
     return Path(root).stem
 
 
-def _depths(value: Any, images: dict[int, StoredImage], root: str) -> tuple[float, ...] | None:
-    """Z of each depth index, or None where not all known (z then counts planes)."""
-    needed = max(image.field.depth_index for image in images.values()) + 1
-    if isinstance(value, list) and len(value) >= needed:
-        depths = [number(v, root, "a recorded depth") for v in value]
-    else:
-        known = {image.field.depth_index: image.field.depth for image in images.values()}
-        depths = [known.get(i, math.nan) for i in range(needed)]
-    return tuple(depths) if all(math.isfinite(d) for d in depths) else None
+def _depths(value: Any, images: dict[int, StoredImage], root: str) -> dict[int, float] | None:
+    """Z of each depth index the images use, or None where one is unknown (z counts planes).
+
+    The recorded list of depths first, else the fields' own; only the indices in
+    use are looked at, however large a (damaged) index is.
+    """
+    used = {image.field.depth_index: image.field.depth for image in images.values()}
+    recorded = value if isinstance(value, list) and len(value) > max(used) else None
+    depths = {
+        index: number(recorded[index], root, "a recorded depth") if recorded else depth
+        for index, depth in used.items()
+    }
+    return depths if all(math.isfinite(d) for d in depths.values()) else None
 
 
 def _step(value: Any, root: str) -> float | None:

@@ -142,6 +142,9 @@ def open_image_array(root: str, zarr_format: int, name: str, where: str) -> zarr
             raise StoreError(root, f"{where}: its array's chunks {list(grid)} are not all >= 1")
         if math.prod(grid) * dtype.itemsize > MAX_CHUNK_BYTES * (1 if grid is chunks else 64):
             raise StoreError(root, f"{where}: its array's chunks {list(grid)} are too large")
+    frame = math.prod(array.shape[1:]) * dtype.itemsize
+    if frame > MAX_CHUNK_BYTES:  # one frame of every channel is read at least once
+        raise StoreError(root, f"{where}: its frames of {list(array.shape[1:])} are too large")
     unit = math.prod(shards or chunks) * dtype.itemsize
     # again, reads now bounded by what one chunk (or shard) of this array can take
     bounded = _open(root, zarr_format, name, where, 2 * unit + 2**20)
