@@ -24,11 +24,13 @@ import json
 import math
 import os
 import resource
+import sys
 import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
+import dask
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -56,16 +58,37 @@ TIME_LIMIT_S = 5.0
 HANG_S = 120.0
 """An input still running after this long is a hang: the process dumps its stacks and exits."""
 MEMORY_LIMIT_MB = 100.0
-STATS = {"inputs": 0, "slowest_s": 0.0, "slowest_case": "", "peak_mb": 0.0, "outcomes": {}}
+STATS = {
+    "inputs": 0,
+    "slowest_s": 0.0,
+    "slowest_case": "",
+    "peak_mb": 0.0,
+    "rss_growth_mb": 0.0,
+    "rss_growth_case": "",
+    "peak_rss_mb": 0.0,
+    "outcomes": {},
+}
 WORK = Path(tempfile.mkdtemp(prefix="napari-scanimage-store-fuzz-"))
 _METADATA = (".zattrs", ".zarray", ".zgroup", "zarr.json")
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def _current_rss_mb() -> float:
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return math.nan
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _report() -> None:
     target = os.environ.get("NAPARI_SCANIMAGE_FUZZ_REPORT")
     if target and STATS["inputs"]:
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-        report = {**STATS, "process_peak_rss_mb": round(rss, 1), "baseline_rss_mb": BASELINE}
+        report = {**STATS, "baseline_rss_mb": BASELINE, "exit_rss_mb": round(_current_rss_mb(), 1)}
+        print(f"store fuzz: {report}", file=sys.stderr)
         Path(target).with_suffix(".stores.json").write_text(json.dumps(report, indent=2))
 
 
@@ -102,7 +125,7 @@ BASES = {
     "legacy-0.4": _base("legacy-04", "0.4"),
     "legacy-0.5": _base("legacy-05", "0.5"),
 }
-BASELINE = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+BASELINE = round(_peak_rss_mb(), 1)
 """Peak resident memory before any input (napari, Qt, dask and zarr imported)."""
 NASTY = [
     None, True, False, 0, -1, 1, 2, 3, 5, 7, 2**31, 2**63, 10**8, -(10**8), 10**400, 0.5,
@@ -217,7 +240,12 @@ def _is_fifo(path: Path) -> bool:
 def _exercise(store: Path, case: str) -> None:
     """Open as napari would; only our own errors may escape, within time and memory."""
     faulthandler.dump_traceback_later(HANG_S, exit=True)
-    tracemalloc.start()
+    rss_before = _peak_rss_mb()
+    traced = tracemalloc.is_tracing()  # (a caller may trace the whole run)
+    if traced:
+        tracemalloc.reset_peak()
+    else:
+        tracemalloc.start()
     start = time.perf_counter()
     outcome = "declined"
     error: ScanImageError | None = None
@@ -231,9 +259,10 @@ def _exercise(store: Path, case: str) -> None:
                 assert math.isfinite(high), case
                 assert low < high, case
                 assert all(math.isfinite(v) for v in (*kwargs["scale"], *kwargs["translate"]))
-                if data.shape[0]:
-                    np.asarray(data[data.shape[0] - 1])
-                Image(data, **kwargs)
+                if data.shape[0]:  # as napari reads: whole blocks, dask's fusion off
+                    with dask.config.set({"optimization.fuse.active": False}):
+                        np.asarray(data[data.shape[0] - 1])
+                Image(data, cache=False, **kwargs)  # (napari's cache would fill the memory)
             view = StoreView(StoreContents(store))
             view.summary_text()
             view.field_choices()
@@ -241,14 +270,20 @@ def _exercise(store: Path, case: str) -> None:
         outcome, error = type(exc).__name__, exc
     finally:
         elapsed = time.perf_counter() - start
-        peak = tracemalloc.get_traced_memory()[1] / 1e6
-        tracemalloc.stop()
+        current, peak = tracemalloc.get_traced_memory()
+        peak = (peak - (current if traced else 0)) / 1e6
+        if not traced:
+            tracemalloc.stop()
         faulthandler.cancel_dump_traceback_later()
     if error is not None:
         assert str(error).startswith(str(store.resolve())), str(error)  # names the store
     STATS["inputs"] += 1
     STATS["outcomes"][outcome] = STATS["outcomes"].get(outcome, 0) + 1
     STATS["peak_mb"] = max(STATS["peak_mb"], round(peak, 1))
+    STATS["peak_rss_mb"] = round(_peak_rss_mb(), 1)  # the process's, napari and Qt included
+    growth = _peak_rss_mb() - rss_before  # allocations tracemalloc does not see (C libraries)
+    if growth > STATS["rss_growth_mb"]:
+        STATS["rss_growth_mb"], STATS["rss_growth_case"] = round(growth, 1), case
     if elapsed > STATS["slowest_s"]:
         STATS["slowest_s"], STATS["slowest_case"] = round(elapsed, 3), case
     assert elapsed < TIME_LIMIT_S, f"{case} took {elapsed:.1f} s"

@@ -14,6 +14,7 @@ import threading
 import time
 import tracemalloc
 
+import dask
 import numpy as np
 import pytest
 
@@ -22,7 +23,7 @@ from napari_scanimage._napari._zarr_reader import napari_get_zarr_reader, store_
 from napari_scanimage.errors import ScanImageError
 from napari_scanimage.export import to_zarr
 from napari_scanimage.scan.scan import read_scan
-from napari_scanimage.testing import ScanSpec
+from napari_scanimage.testing import RoiSpec, ScanSpec
 from napari_scanimage.testing_legacy import LegacySpec, write_legacy_scan
 from tests.conftest import STRIPS
 
@@ -226,10 +227,10 @@ def _zero_chunks(store):
     _reshape(store, shape, [0, *chunks[1:]])
 
 
-def _more_frames(store, images=("0",)):
+def _more_frames(store, images=("0",), frames=10**8):
     for image in images:
         shape, chunks = _array_meta(store, image)
-        _reshape(store, [10**8, *shape[1:]], chunks, image)
+        _reshape(store, [frames, *shape[1:]], chunks, image)
 
 
 def _escaping_image(store):
@@ -333,30 +334,49 @@ def test_a_fifo_in_a_store_never_hangs_the_reader(store, monkeypatch):
     assert "not a regular file" in message
 
 
-def test_a_frame_count_declared_everywhere_builds_no_huge_graph(store):
-    """1e8 frames in the arrays and the record alike: a valid store, read lazily and cheaply."""
-    _more_frames(store, images=("0", "1"))
+def _declare_frames(store, frames):
+    """``frames`` in both arrays and the record alike: consistent, so not refused for that."""
+    _more_frames(store, images=("0", "1"), frames=frames)
 
     def declare(attrs):
         record = _root_record(attrs)
-        record["num_frames"] = 10**8
-        record["settings"]["num_frames"] = 10**8
+        record["num_frames"] = frames
+        record["settings"]["num_frames"] = frames
 
     edit(store, "", "attrs", declare)
+
+
+def test_a_frame_count_declared_everywhere_builds_no_huge_graph(store):
+    """1e8 frames in the arrays and the record alike: read lazily and cheaply, as napari does
+    (dask's fusion off: a frame read is its whole block)."""
+    _declare_frames(store, 10**8)
     tracemalloc.start()
     start = time.perf_counter()
     try:
         layers = store_layer_data(store)
-        frame = np.asarray(layers[0][0][5])
-        last = np.asarray(layers[0][0][10**8 - 1])
+        with dask.config.set({"optimization.fuse.active": False}):
+            frame = np.asarray(layers[0][0][5])
+            last = np.asarray(layers[0][0][10**8 - 1])
     finally:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert time.perf_counter() - start < 10
     assert peak < 100e6, f"{peak / 1e6:.0f} MB"
     assert layers[0][0].shape[0] == 10**8
+    assert len(layers[0][0].chunks[0]) <= 50_000
     assert frame.any()
     assert not last.any()  # never written: the fill value
+
+
+def test_more_frames_than_a_layer_can_show_are_refused(write, tmp_path, ngff):
+    """1e8 frames of 256 x 256 declared: blocks of 2000 frames (262 MB each) are refused."""
+    spec = ScanSpec(rois=(RoiSpec(pixels_xy=(256, 256)),), num_frames=2)
+    store = to_zarr(read_scan(write(spec).paths), tmp_path / "big.zarr", ngff=ngff)
+    _more_frames(store, images=("0",))
+    edit(store, "", "attrs", lambda a: _root_record(a).update(num_frames=10**8))
+    edit(store, "", "attrs", lambda a: _root_record(a)["settings"].update(num_frames=10**8))
+    with pytest.raises(ScanImageError, match="more than a layer can show"):
+        store_layer_data(store)
 
 
 def _in_time(call, seconds=20.0):

@@ -70,6 +70,7 @@ class StoreView:
         try:
             return f"{head}\n{format_summary(summary)}" if isinstance(summary, dict) else head
         except (
+            ArithmeticError,
             AttributeError,
             IndexError,
             KeyError,

@@ -5,7 +5,8 @@ reads go through :func:`~napari_scanimage.export.store_files.checked_size`
 first (a regular file inside the store, never a FIFO or a device) and bounds its
 size, so a hostile chunk or shard cannot hang or exhaust memory either.
 :func:`open_image_array` opens one image's array that way and checks what Zarr
-parsed: a numeric type, chunks of at least one element and bounded size.
+parsed: a numeric type, and chunks (and shards) of whole frames of one channel,
+as :mod:`~napari_scanimage.export.store` writes them, of bounded size.
 :class:`Planes` presents the frames of one channel (of one or more depths) to
 dask, which slices it like an array; its blocks follow the array's own chunks.
 """
@@ -39,12 +40,22 @@ if TYPE_CHECKING:
     from zarr.abc.store import ByteRequest
     from zarr.core.buffer import Buffer, BufferPrototype
 
-__all__ = ["MAX_BLOCKS", "MAX_CHUNK_BYTES", "GuardedStore", "Planes", "open_image_array"]
+__all__ = [
+    "MAX_BLOCKS",
+    "MAX_BLOCK_BYTES",
+    "MAX_CHUNK_BYTES",
+    "GuardedStore",
+    "Planes",
+    "open_image_array",
+]
 
 MAX_CHUNK_BYTES = 2**30
 """Largest chunk (or shard) read whole; ours hold a few frames (16 MB for 32 of 512 x 512)."""
 MAX_BLOCKS = 50_000
 """Most blocks along time in a layer's dask array: dask's slicing cost grows with them."""
+MAX_BLOCK_BYTES = 64 * 2**20
+"""Largest block made of several chunks: napari turns dask's fusion off, so showing one
+frame reads its whole block."""
 
 
 class GuardedStore(LocalStore):
@@ -135,16 +146,21 @@ def open_image_array(root: str, zarr_format: int, name: str, where: str) -> zarr
         raise StoreError(root, f"{where}: its array holds {dtype}, not numbers")
     chunks = tuple(int(c) for c in array.chunks)
     shards = None if array.shards is None else tuple(int(s) for s in array.shards)
+    shape = tuple(int(n) for n in array.shape)
     for grid in (chunks, shards):
         if grid is None:
             continue
-        if len(grid) != array.ndim or min(grid) < 1:
+        if len(grid) != len(shape) or min(grid) < 1:
             raise StoreError(root, f"{where}: its array's chunks {list(grid)} are not all >= 1")
+        # as written: whole frames of one channel, so a frame is one read, not thousands
+        if grid[1:-2] != (1,) * (len(shape) - 3) or grid[-2:] != shape[-2:]:
+            msg = f"{where}: its array's chunks {list(grid)} do not hold whole frames {shape}"
+            raise StoreError(root, msg)
         if math.prod(grid) * dtype.itemsize > MAX_CHUNK_BYTES * (1 if grid is chunks else 64):
             raise StoreError(root, f"{where}: its array's chunks {list(grid)} are too large")
-    frame = math.prod(array.shape[1:]) * dtype.itemsize
+    frame = math.prod(shape[1:]) * dtype.itemsize
     if frame > MAX_CHUNK_BYTES:  # one frame of every channel is read at least once
-        raise StoreError(root, f"{where}: its frames of {list(array.shape[1:])} are too large")
+        raise StoreError(root, f"{where}: its frames of {list(shape[1:])} are too large")
     unit = math.prod(shards or chunks) * dtype.itemsize
     # again, reads now bounded by what one chunk (or shard) of this array can take
     bounded = _open(root, zarr_format, name, where, 2 * unit + 2**20)
@@ -228,13 +244,22 @@ class Planes:
             raise StoreError(self.store, f"cannot read its frames ({_brief(exc)})") from exc
 
     def to_dask(self) -> da.Array:
-        """The lazy dask array: blocks of whole chunks along time, one plane each."""
+        """The lazy dask array: blocks of whole chunks along time, one plane each.
+
+        A block is one chunk of frames; only a store declaring more frames than
+        :data:`MAX_BLOCKS` chunks gets longer blocks, up to :data:`MAX_BLOCK_BYTES`,
+        and one declaring more still is refused (more than a layer can show).
+        """
         import dask.array as da  # noqa: PLC0415
 
         frames = self.shape[0]
         step = self.time_chunk
         if frames > step * MAX_BLOCKS:  # a huge declared length: fewer, longer blocks
             step *= math.ceil(frames / (step * MAX_BLOCKS))
+            plane = math.prod(self.shape[-2:]) * self.dtype.itemsize
+            if step * plane > max(MAX_BLOCK_BYTES, self.time_chunk * plane):
+                msg = f"declares {frames} frames of {plane} bytes, more than a layer can show"
+                raise StoreError(self.store, msg)
         blocks = (max(1, min(step, frames)), *((1,) if self.has_z else ()), *self.shape[-2:])
         # a new name per opening: a store replaced under the same path is read afresh
         name = f"napari-scanimage-store-{uuid.uuid4().hex}"
