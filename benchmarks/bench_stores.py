@@ -11,7 +11,8 @@ against the floor measured in the same run:
   the most files a store of this recording can have)
 - reopening a store as layers, every record checked (``store_layer_data``), against
   opening its arrays with plain Zarr and dask (``zarr.open_array`` + ``da.from_zarr``),
-  and reading one frame through the layer against reading it from the Zarr array
+  and reading one frame through the layer against reading it from the Zarr array (napari
+  turns dask's fusion off, so it reads the frame's whole chunk, as from ``da.from_zarr``)
 
     python benchmarks/bench_stores.py [--pages 2000] [--size 512] [--repeats 5]
 """
@@ -86,6 +87,7 @@ def main(argv=None):
         rows.append((f"shutil.rmtree, {files} files (floor)", rmtree, rmtree))
         rows.append((f"--overwrite removal, {files} files", listed, rmtree))
 
+        import dask
         import dask.array as da
         import zarr
 
@@ -103,8 +105,11 @@ def main(argv=None):
         middle = args.pages // 2
         direct = median_time(lambda: np.asarray(array[middle, 0]), args.repeats)
         through = median_time(lambda: np.asarray(layer[middle]), args.repeats)
+        with dask.config.set({"optimization.fuse.active": False}):  # as napari slices
+            unfused = median_time(lambda: np.asarray(layer[middle]), args.repeats)
         rows.append(("one frame from zarr (floor)", direct, direct))
         rows.append(("one frame through the layer", through, direct))
+        rows.append(("... as napari reads it (dask fusion off)", unfused, direct))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

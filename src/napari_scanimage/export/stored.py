@@ -145,8 +145,8 @@ def open_store(path: str | os.PathLike[str]) -> StoredScan:
     entries = record.get("images")
     if not isinstance(entries, list) or not 1 <= len(entries) <= MAX_IMAGES:
         raise StoreError(root, f"its record lists no images ({_kind(entries)})")
-    for number_, entry in enumerate(entries):
-        where = f"image {number_ + 1} of the record"
+    for position, entry in enumerate(entries):
+        where = f"image {position + 1} of the record"
         if not isinstance(entry, dict):
             raise StoreError(root, f"{where} is {_kind(entry)}, not an image")
         name = simple_name(entry.get("path"), root, f"{where}: path")
@@ -200,16 +200,12 @@ def _channels(value: Any, root: str) -> tuple[int, ...]:
 
 
 def _recorded_frames(record: dict[str, Any], root: str) -> int | None:
+    """The frame count the record gives (in its summary of the scan and its settings)."""
     settings = record.get("settings")
-    counts = (
-        {
-            count(value, root, "the recorded frame count")
-            for value in (record.get("num_frames"), (settings or {}).get("num_frames"))
-            if value is not None
-        }
-        if isinstance(settings, dict | None)
-        else set()
-    )
+    values = [record.get("num_frames")]
+    if isinstance(settings, dict):
+        values.append(settings.get("num_frames"))
+    counts = {count(v, root, "the recorded frame count") for v in values if v is not None}
     if len(counts) > 1:
         raise StoreError(root, f"its record gives two frame counts: {sorted(counts)}")
     return counts.pop() if counts else None
