@@ -1,63 +1,47 @@
-"""OME-Zarr conversion throughput against raw reading and `cat`, in one run.
+"""Export throughput against its floor, `cp` of the same bytes, in one run.
 
-Writes a synthetic single-ROI ScanImage file (default 2,000 pages of 512x512
-int16, 1.05 GB) with the package's own writer, then times, warm (TIFF in the
-page cache) and median over --repeats:
+Writes a synthetic single-ROI ScanImage file (default 2,000 pages of 512x512 int16,
+1.05 GB) with the package's own writer, then times, warm (TIFF in the page cache),
+each case right after its own floor, rounds alternating, medians over --repeats:
 
-- `cat FILE > /dev/null`: the ceiling for getting the bytes at all
-- raw read: `scan.read_field` of the whole field into a reused, pre-faulted buffer
-- plain write: the same bytes written as chunk-sized files with `open().write`,
-  the ceiling for putting them on the output disk (--out-dir; /dev/shm takes the
-  disk out of the comparison)
-- `to_zarr` with each compression (none, zstd, blosc) on dask's default
-  threaded scheduler, into a fresh store each run (the old one is deleted
-  outside the timing); optionally on a distributed LocalCluster of processes
-- NGFF 0.4 (Zarr v2, one file per chunk) against NGFF 0.5 (Zarr v3, shards of
-  one-frame chunks), uncompressed and zstd, with the files each writes
+- `cp FILE OUT`: the floor, one read plus one write of the same bytes to the same disk
+- `cat FILE`: reading alone
+- `to_zarr` NGFF 0.4 (Zarr v2, chunks of 32 frames) and 0.5 (Zarr v3, shards of
+  one-frame chunks), uncompressed and zstd, as the package writes them
+- `to_nwb`, uncompressed and gzip, with --nwb (needs the nwb extra)
+- with --configs, the zarr settings tried before choosing the package's: zarr's
+  defaults, and the Rust codec pipeline `zarrs` where it is installed
 
-Throughput is the field's bytes over the time taken, so the rows compare directly.
+Every output is deleted and `sync` run before each timed case, so no case pays for
+another's dirty pages. Ratios are to the median `cp`.
 
-    python benchmarks/bench_export.py [--pages 2000] [--size 512] [--repeats 3]
-        [--chunk-frames 32] [--out-dir DIR] [--distributed]
+    python benchmarks/bench_export.py [--pages 2000] [--size 512] [--repeats 5]
+        [--out-dir DIR] [--nwb] [--configs]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shutil
+import statistics
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 
-import numpy as np
-from common import cat, median_time, synthetic_scan
+import zarr
+from common import cat, synthetic_scan
 
 from napari_scanimage import read_scan
 from napari_scanimage.export import to_zarr
 
 
-def raw_read_time(scan, repeats):
-    """The whole field into a reused, pre-faulted buffer (freed on return)."""
-    buffer = np.ones((scan.num_frames, 1, *scan.shape[1:3]), dtype=scan.dtype)
-    return median_time(lambda: scan.read_field(0, out=buffer), repeats)
-
-
-def plain_write_time(scan, store, args, clear):
-    """The field's bytes as chunk-sized files, no Zarr, no reading."""
-    frames = min(args.chunk_frames, scan.num_frames)
-    chunk = np.ones((frames, args.size, args.size), dtype=scan.dtype)
-    count = -(-scan.num_frames // frames)
-
-    def write():
-        store.mkdir()
-        for i in range(count):
-            with (store / str(i)).open("wb") as f:
-                f.write(chunk.data)
-
-    return median_time(write, args.repeats, setup=clear)
-
-
 def written(store: Path) -> tuple[int, int]:
-    """Bytes and files of a store's chunk data (metadata files left out)."""
+    """Bytes and files of an output (metadata files left out)."""
+    if store.is_file():
+        return store.stat().st_size, 1
     files = [
         p for p in store.rglob("*")
         if p.is_file() and p.name not in ("zarr.json", ".zarray", ".zattrs", ".zgroup")
@@ -66,17 +50,21 @@ def written(store: Path) -> tuple[int, int]:
     return sum(p.stat().st_size for p in files), len(files)
 
 
+@contextlib.contextmanager
+def zarr_settings(settings):
+    with zarr.config.set(settings):
+        yield
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=2_000)
     parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--chunk-frames", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--dir", type=Path, default=Path(__file__).parent / "data")
-    parser.add_argument("--out-dir", type=Path, help="where stores are written (default: --dir)")
-    parser.add_argument(
-        "--distributed", action="store_true", help="also time a LocalCluster of 2 processes"
-    )
+    parser.add_argument("--out-dir", type=Path, help="where outputs are written (default: --dir)")
+    parser.add_argument("--nwb", action="store_true", help="also time to_nwb")
+    parser.add_argument("--configs", action="store_true", help="also time other zarr settings")
     args = parser.parse_args(argv)
 
     (path,) = synthetic_scan(
@@ -85,65 +73,71 @@ def main(argv=None):
     cat(path)  # warm the page cache
     scan = read_scan(path)
     nbytes = scan.num_frames * args.size * args.size * scan.dtype.itemsize
-    rows = [
-        ("cat", median_time(lambda: cat(path), args.repeats)),
-        ("raw read (read_field)", raw_read_time(scan, args.repeats)),
-    ]
     work = Path(tempfile.mkdtemp(prefix="bench-export-", dir=args.out_dir or args.dir))
-    store = work / "out.zarr"
+    out = work / "out"
+
+    cases = {
+        "cp (floor)": lambda: subprocess.run(["cp", str(path), str(out)], check=True),
+        "cat (read alone)": lambda: cat(path),
+        "to_zarr 0.4, uncompressed": lambda: to_zarr(scan, out, ngff="0.4"),
+        "to_zarr 0.4, zstd": lambda: to_zarr(scan, out, ngff="0.4", compression="zstd"),
+        "to_zarr 0.5 sharded, uncompressed": lambda: to_zarr(scan, out, ngff="0.5"),
+        "to_zarr 0.5 sharded, zstd": lambda: to_zarr(scan, out, ngff="0.5", compression="zstd"),
+    }
+    if args.nwb:
+        cases["to_nwb, uncompressed"] = lambda: scan.to_nwb(out, compression=None)
+        cases["to_nwb, gzip"] = lambda: scan.to_nwb(out)
+    if args.configs:
+        plain = {"array.write_empty_chunks": False, "codec_pipeline.batch_size": 1}
+        tries = {"zarr defaults": plain}
+        with contextlib.suppress(ImportError):
+            import zarrs  # noqa: F401
+
+            tries["zarrs"] = {"codec_pipeline.path": "zarrs.ZarrsCodecPipeline"}
+        for label, settings in tries.items():
+            for ngff, compression in (("0.4", None), ("0.5", None), ("0.5", "zstd")):
+
+                def convert(settings=settings, ngff=ngff, compression=compression):
+                    with zarr_settings(settings):
+                        to_zarr(scan, out, ngff=ngff, compression=compression)
+
+                cases[f"  {ngff} {compression or 'none'}, {label}"] = convert
 
     def clear():
-        shutil.rmtree(store, ignore_errors=True)
+        if out.is_dir():
+            shutil.rmtree(out)
+        elif out.exists():
+            out.unlink()
+        os.sync()
 
+    times = {name: [] for name in cases}
+    stored = {}
     try:
-        rows.append(("plain write", plain_write_time(scan, store, args, clear)))
-        for compression in (None, "zstd", "blosc"):
-
-            def convert(compression=compression, client=None):
-                to_zarr(
-                    scan, store, chunk_frames=args.chunk_frames, compression=compression,
-                    client=client,
-                )  # fmt: skip
-
-            seconds = median_time(convert, args.repeats, setup=clear)
-            rows.append((f"to_zarr, {compression or 'uncompressed'}", seconds, *written(store)))
-        for compression in (None, "zstd"):
-
-            def convert_05(compression=compression):
-                to_zarr(scan, store, ngff="0.5", compression=compression)
-
-            seconds = median_time(convert_05, args.repeats, setup=clear)
-            name = f"to_zarr NGFF 0.5 sharded, {compression or 'uncompressed'}"
-            rows.append((name, seconds, *written(store)))
-        if args.distributed:
-            from distributed import Client, LocalCluster
-
-            with (
-                LocalCluster(
-                    n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-                ) as cluster,
-                Client(cluster) as client,
-            ):
-                seconds = median_time(lambda: convert(None, client), args.repeats, setup=clear)
-            rows.append(("to_zarr, uncompressed, 2 processes", seconds))
+        for _ in range(args.repeats):
+            for name, run in cases.items():
+                clear()
+                start = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - start)
+                if name not in stored and out.exists() and not name.startswith("cat"):
+                    stored[name] = written(out)
+        clear()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    raw = rows[1][1]
-    where = args.out_dir or args.dir
+    floor = statistics.median(times["cp (floor)"])
     print(
         f"\nfile: {path.name}, {args.pages} pages of {args.size}x{args.size} int16, "
-        f"{nbytes / 1e9:.2f} GB; chunks of {args.chunk_frames} frames "
-        f"({args.chunk_frames * args.size * args.size * 2 / 1e6:.0f} MB); warm page cache; "
-        f"median of {args.repeats}; stores in {where}"
+        f"{nbytes / 1e9:.2f} GB, warm page cache; medians of {args.repeats}, rounds "
+        f"alternating; outputs in {args.out_dir or args.dir}; {os.cpu_count()} cores"
     )
-    print(f"{'case':<40}{'time':>9}{'GB/s':>8}{'raw read/x':>12}{'stored':>10}{'files':>8}")
-    for case, seconds, *stored in rows:
-        size = f"{stored[0] / nbytes:8.0%}" if stored else ""
-        files = f"{stored[1]:8d}" if stored else ""
+    print(f"{'case':<40}{'median':>9}{'GB/s':>7}{'x cp':>7}{'stored':>9}{'files':>7}")
+    for name, values in times.items():
+        median = statistics.median(values)
+        size, files = stored.get(name, (0, 0))
         print(
-            f"{case:<40}{seconds:8.2f}s{nbytes / seconds / 1e9:8.2f}{raw / seconds:11.2f}x"
-            f"{size:>10}{files:>8}"
+            f"{name:<40}{median:8.2f}s{nbytes / median / 1e9:7.2f}{median / floor:7.2f}"
+            + (f"{size / nbytes:9.0%}{files:7d}" if files else "")
         )
 
 

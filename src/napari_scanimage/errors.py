@@ -24,6 +24,7 @@ __all__ = [
     "ScanImageNotFoundError",
     "ScanImageVersionError",
     "ScanImageWarning",
+    "StoreError",
     "TruncatedFileError",
     "UnsupportedVersionError",
 ]
@@ -76,6 +77,10 @@ class ScanImageNotFoundError(ScanImageFileError, FileNotFoundError):
 
 class MissingFileError(ScanImageFileError, FileNotFoundError):
     """A file in the middle of a numbered series is absent; the path names it."""
+
+
+class StoreError(ScanImageFileError):
+    """An OME-Zarr store that cannot be read as napari-scanimage wrote it; the path names it."""
 
 
 class FieldSizeMismatchError(ScanImageError):

@@ -206,3 +206,57 @@ def test_a_real_recording_round_trips_through_a_sharded_store(tmp_path):
             array = zarr.open_array(f"{result.store}/{i}/0", mode="r")
             stored = array[...] if array.ndim == 4 else array[:, :, 0]
             np.testing.assert_array_equal(stored, scan.read_field(i))
+
+
+# -- the summary never replaces a file silently, never escapes --out-dir (issue 22, case 8) --
+
+
+def test_an_existing_summary_is_never_replaced_without_overwrite(archive, tmp_path, capsys):
+    root, _ = archive
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.csv").write_text("my own table\n")
+    assert main(["convert", str(root / "day1"), "--out-dir", str(out)]) == 0
+    assert (out / "summary.csv").read_text() == "my own table\n"
+    assert f"summary: {out / 'summary_2.csv'}" in capsys.readouterr().out
+    assert rows_of(out / "summary_2.csv")["scan_00001"]["status"] == "converted"
+    # the API keeps it too, and says where it wrote
+    results = convert_batch([root / "day1"], out)
+    assert results[0].status == "complete"
+    assert (out / "summary_3.csv").is_file()
+    assert (out / "summary.csv").read_text() == "my own table\n"
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == [
+        "summary.csv",
+        "summary_2.csv",
+        "summary_3.csv",
+    ]  # fmt: skip  (no temporary files left behind)
+
+
+def test_overwrite_replaces_the_summary_atomically(archive, tmp_path):
+    root, _ = archive
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.csv").write_text("old\n")
+    convert_batch([root / "day1"], out, overwrite=True)
+    assert rows_of(out / "summary.csv")["scan_00001"]["status"] == "converted"
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["summary.csv"]
+
+
+def test_the_summary_stays_inside_the_output_folder(archive, tmp_path, capsys, monkeypatch):
+    root, _ = archive
+    monkeypatch.chdir(tmp_path)
+    argv = ["convert", str(root / "day1"), "--out-dir", "out", "--summary", "../victim.csv"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("napari-scanimage: error: ")
+    assert "../victim.csv" in err
+    assert "inside" in err
+    assert "\n" not in err
+    assert not (tmp_path / "victim.csv").exists()
+    assert not (tmp_path / "out").exists()  # refused before anything was converted
+    # an absolute path is the user's explicit choice
+    target = tmp_path / "tables" / "run.json"
+    target.parent.mkdir()
+    assert main([*argv[:-1], str(target)]) == 0
+    assert json.loads(target.read_text())[0]["acquisition"] == "scan_00001"
+    assert f"summary: {target}" in capsys.readouterr().out

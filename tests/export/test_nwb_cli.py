@@ -178,7 +178,9 @@ def test_batch_to_nwb_with_summary_and_resume(archive, meta, tmp_path, capsys):
     # again: complete files are skipped, untouched
     stamp = (out / "spot_00001.nwb").stat().st_mtime_ns
     assert main(argv) == 0
-    assert {r["status"] for r in rows_of(out / "summary.csv").values()} == {"complete", "skipped"}
+    # the first table is kept (no --overwrite): this run's goes to the next free name
+    again = rows_of(out / "summary_2.csv")
+    assert {r["status"] for r in again.values()} == {"complete", "skipped"}
     assert (out / "spot_00001.nwb").stat().st_mtime_ns == stamp
     # --overwrite writes them anew
     assert main([*argv, "--overwrite"]) == 0

@@ -11,6 +11,7 @@ import zarr
 from napari_scanimage import read_scan
 from napari_scanimage.cli import main
 from napari_scanimage.errors import ScanImageError
+from napari_scanimage.export import chunks as chunk_module
 from tests.remote.conftest import BUCKET
 from tests.remote.servers import Fault
 
@@ -73,10 +74,18 @@ def test_convert_a_remote_scan_resumes_after_a_failure(s3, recordings, tmp_path,
     store = tmp_path / "out.zarr"
     scan = read_scan(url, storage_options=s3.options)
     monkeypatch.setenv("NAPARI_SCANIMAGE_RETRIES", "0")
-    s3.traffic.faults.append(Fault("reset", match="mroi", times=1000))
+    real_write = chunk_module.write_chunk
+
+    def failing_from_the_first_chunk(task):  # the store exists; its reads now fail
+        if not s3.traffic.faults:
+            s3.traffic.faults.append(Fault("reset", match="mroi", times=1000))
+        return real_write(task)
+
+    monkeypatch.setattr(chunk_module, "write_chunk", failing_from_the_first_chunk)
     with pytest.raises(ScanImageError, match=f"{url}: the connection failed"):
         scan.to_zarr(store, chunk_frames=4)
     s3.traffic.faults.clear()
+    monkeypatch.setattr(chunk_module, "write_chunk", real_write)
     root = zarr.open_group(str(store), mode="r")
     assert root.attrs["napari_scanimage"]["complete"] is False
     flags = [*s3_flags(s3), "--chunk-frames", "4"]

@@ -34,6 +34,7 @@ def open_viewer(
 
     from napari_scanimage._napari._widget import ScanImageWidget  # noqa: PLC0415
     from napari_scanimage._napari._zarr_reader import store_record  # noqa: PLC0415
+    from napari_scanimage.export.stored import open_store  # noqa: PLC0415
 
     if sample:
         folder = tempfile.mkdtemp(prefix="napari-scanimage-sample-")
@@ -43,6 +44,7 @@ def open_viewer(
         if store_record(store) is None:
             problem = "is not a complete OME-Zarr store written by napari-scanimage"
             raise ScanImageFileError(store, problem)
+        open_store(store)  # checked now: a damaged store is one line, before napari starts
     rest = [p for p in paths if p not in stores]
     files = expand_paths(rest) if rest else []
     viewer = napari.Viewer(show=show)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from napari_scanimage._napari._layers import group_fields
 from napari_scanimage._napari._zarr_reader import STORE_KEY, StoreContents
+from napari_scanimage.errors import ScanImageError
 from napari_scanimage.summary import format_summary
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def store_view(layer: Any) -> StoreView | None:
         return None
     try:
         return StoreView(StoreContents(info["store"]))
-    except (OSError, ValueError, KeyError):  # the store was moved or replaced
+    except (OSError, ScanImageError):  # the store was moved, replaced or damaged
         return None
 
 
@@ -56,15 +57,27 @@ class StoreView:
     def summary_text(self) -> str:
         """The scan's summary as recorded at conversion, and what the store holds."""
         record = self.contents.record
-        settings = record.get("settings", {})
+        settings = record.get("settings")
+        kind = settings.get("format") if isinstance(settings, dict) else None
+        creator = record.get("created_by")
         head = (
-            f"{Path(self.path).name}: {settings.get('format', 'OME-Zarr')}, "
+            f"{Path(self.path).name}: {kind if isinstance(kind, str) else 'OME-Zarr'}, "
             f"{len(self.contents.fields)} field(s), channels "
             f"{', '.join(map(str, self.contents.channels))}; "
-            f"written by {record.get('created_by', 'napari-scanimage')}"
+            f"written by {creator if isinstance(creator, str) else 'napari-scanimage'}"
         )
         summary = record.get("summary")
-        return f"{head}\n{format_summary(summary)}" if isinstance(summary, dict) else head
+        try:
+            return f"{head}\n{format_summary(summary)}" if isinstance(summary, dict) else head
+        except (
+            ArithmeticError,
+            AttributeError,
+            IndexError,
+            KeyError,
+            TypeError,
+            ValueError,
+        ):  # a summary edited after writing
+            return head
 
     def field_choices(self) -> list[tuple[str, int]]:
         """``("2: s2 (z 0 µm)", 1)``: label and 0-based field index, as the live panel's."""

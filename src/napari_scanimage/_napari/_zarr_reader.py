@@ -9,30 +9,25 @@ reader opens one 5-D array with scale 1).
 
 ``napari_get_reader`` reads one small JSON file and declines (returns None)
 every store this package did not write, and our conversions that are not
-complete, so other readers take those.
+complete, so other readers take those; it never raises.  Everything else is
+checked by :func:`~napari_scanimage.export.stored.open_store` before a layer
+is made: a damaged or hostile store is a notification naming it, never a
+traceback, and the layers' contrast limits are always finite and ordered.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import dask.array as da
-import zarr
-
-from napari_scanimage._napari._layers import (
-    depth_axis,
-    field_layer_name,
-    group_fields,
-    placement_kwargs,
-)
+from napari_scanimage._napari._layers import field_layer_name, group_fields, placement_kwargs
 from napari_scanimage._napari._reader import NOTHING_TO_ADD, _notify
-from napari_scanimage.export.describe import KEY, field_from_record, store_attributes
-from napari_scanimage.export.store import ARRAY
+from napari_scanimage.errors import ScanImageError, StoreError
+from napari_scanimage.export.stored import complete_record, open_store
 from napari_scanimage.scan.display import channel_color
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Callable, Sequence
 
     from napari_scanimage.scan.fields import Field
@@ -54,25 +49,16 @@ LayerData = list[tuple[Any, dict[str, Any], str]]
 
 def store_record(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """Our record of a complete conversion at ``path``, else None (fast: one JSON file)."""
-    name = os.fspath(path).rstrip("/\\")
-    if not name.lower().endswith(".zarr") or not os.path.isdir(name):
-        return None
-    attrs = store_attributes(name)
-    record = attrs.get(KEY) if attrs else None
-    if not isinstance(record, dict) or record.get("complete") is not True:
-        return None
-    if not isinstance(record.get("images"), list) or not isinstance(record.get("channels"), list):
-        return None
-    return record
+    return complete_record(path)
 
 
 def napari_get_zarr_reader(path: str | list[str]) -> Callable[[Any], LayerData] | None:
-    """Return the reader for one complete napari-scanimage store, else None."""
+    """Return the reader for one complete napari-scanimage store, else None; never raises."""
     if isinstance(path, list | tuple):
         if len(path) != 1:
             return None
         path = path[0]
-    return read_store if store_record(path) is not None else None
+    return read_store if complete_record(path) is not None else None
 
 
 def read_store(path: str | list[str]) -> LayerData:
@@ -85,74 +71,47 @@ def read_store(path: str | list[str]) -> LayerData:
         path = path[0]
     try:
         return store_layer_data(path)
-    except (OSError, KeyError, ValueError, TypeError) as exc:
-        message = f"{type(exc).__name__}: {exc}"
-        _notify(f"napari-scanimage could not open {Path(path).name}: {message}", "error")
+    except (ScanImageError, OSError) as exc:
+        _notify(f"napari-scanimage could not open {Path(path).name}: {exc}", "error")
         return NOTHING_TO_ADD
 
 
 class StoreContents:
-    """The images of one store: their fields, arrays and display windows."""
+    """The images of one store, checked: their fields, arrays and display limits."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = str(Path(path).resolve())
-        record = store_record(self.path)
-        if record is None:
-            msg = f"{self.path} is not a complete napari-scanimage conversion"
-            raise ValueError(msg)
-        self.record = record
-        self.channels: list[int] = [int(c) for c in record["channels"]]
+        self.stored = open_store(path)
+        self.path = self.stored.path
+        self.record = self.stored.record
+        self.channels: list[int] = list(self.stored.channels)
         """ScanImage channel numbers, in the order of the arrays' ``c`` axis."""
-        root = zarr.open_group(self.path, mode="r")
-        self.fields: dict[int, Field] = {}
-        self._images: dict[int, Any] = {}
-        self._windows: dict[int, list[dict[str, float]]] = {}
-        for image in record["images"]:
-            group = root[image["path"]]
-            assert isinstance(group, zarr.Group)
-            attrs: dict[str, Any] = dict(group.attrs.asdict())
-            field = field_from_record(attrs[KEY]["geometry"])
-            self.fields[field.index] = field
-            self._images[field.index] = group[ARRAY]
-            ome = attrs.get("ome", attrs)  # NGFF 0.5 nests everything under "ome"
-            self._windows[field.index] = [c.get("window", {}) for c in ome["omero"]["channels"]]
+        self.fields: dict[int, Field] = self.stored.fields
 
     @property
     def stem(self) -> str:
         """Acquisition name used in layer names (``scan_00001``)."""
-        stem = self.record.get("stem")
-        return str(stem) if stem else Path(self.path).stem
+        return self.stored.stem
 
     @property
     def has_z(self) -> bool:
         """Whether the scan had several depths (layers get a z axis)."""
-        return bool(self._images[next(iter(self._images))].ndim == 5)
-
-    def _depths(self) -> list[float]:
-        depths = self.record.get("depths")
-        if isinstance(depths, list) and depths:
-            return [float(d) for d in depths]
-        known = {f.depth_index: f.depth for f in self.fields.values()}
-        return [known.get(i, float(i)) for i in range(max(known) + 1)]
+        return self.stored.has_z
 
     def layer(self, fields: Sequence[Field], channel: int) -> tuple[Any, dict[str, Any], str]:
         """One layer: consecutive depths of one ROI (``fields``), one ScanImage channel."""
+        if channel not in self.channels:
+            raise StoreError(self.path, f"holds no channel {channel}")
         position = self.channels.index(channel)
-        planes = [da.from_zarr(self._images[f.index])[:, position] for f in fields]
-        data = da.concatenate(planes, axis=1) if self.has_z else planes[0]
+        data = self.stored.planes(fields, position)
         first = fields[0]
-        z = None
-        if self.has_z:
-            step = self.record.get("depth_step")
-            z = depth_axis(
-                self._depths(), None if step is None else float(step), first.depth_index
-            )
-        windows = [self._windows[f.index][position] for f in fields]
+        z = self.stored.z_axis(first.depth_index) if self.has_z else None
+        limits = [self.stored.images[f.index].limits[position] for f in fields]
         kwargs: dict[str, Any] = {
             "name": field_layer_name(self.stem, first.index, channel),
             "colormap": channel_color(channel)[0],
             "blending": "additive",
             "multiscale": False,
+            "contrast_limits": (min(lo for lo, _ in limits), max(hi for _, hi in limits)),
             "metadata": {
                 STORE_KEY: {
                     "store": self.path,
@@ -162,17 +121,15 @@ class StoreContents:
             },
             **placement_kwargs(first.top_left_um, first.pixel_size_um, z),
         }
-        if all("start" in w and "end" in w for w in windows):
-            kwargs["contrast_limits"] = (
-                min(float(w["start"]) for w in windows),
-                max(float(w["end"]) for w in windows),
-            )
         return data, kwargs, "image"
 
     def layers(
         self, fields: Sequence[int] | None = None, channels: Sequence[int] | None = None
     ) -> LayerData:
         """Layer data of the chosen fields (indices) and channels (ScanImage numbers)."""
+        missing = set(fields or ()) - set(self.fields)
+        if missing:
+            raise StoreError(self.path, f"holds no field {sorted(missing)[0]}")
         chosen = [self.fields[i] for i in (sorted(self.fields) if fields is None else fields)]
         numbers = self.channels if channels is None else list(channels)
         return [

@@ -11,16 +11,21 @@ are checked and skipped, interrupted ones resumed chunk by chunk.
 
 An acquisition that fails (damaged files, a foreign store in the way) is
 reported in the summary table and the others go on.  TIFFs that ScanImage did
-not write are listed as skipped.
+not write are listed as skipped.  The summary goes inside the output folder
+(unless given as an absolute path), is written whole or not at all (a temporary
+file renamed), and never replaces an existing file unless ``overwrite``: the
+next free name (``summary_2.csv``, ...) is taken instead.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import logging
 import os
+import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -44,6 +49,7 @@ __all__ = [
     "SUMMARY_FIELDS",
     "BatchResult",
     "convert_batch",
+    "summary_target",
     "write_summary",
 ]
 
@@ -109,8 +115,9 @@ def convert_batch(
     progress
         ``progress(done, total)`` over the chunks of all acquisitions.
     summary
-        File name of the summary (``.csv`` or ``.json``), relative to ``out_dir``;
-        None writes none.
+        File name of the summary (``.csv`` or ``.json``), relative to ``out_dir``
+        and inside it, or an absolute path; None writes none.  An existing file
+        is replaced only with ``overwrite=True``; else the next free name is used.
     read_options
         Passed to :func:`~napari_scanimage.read_scan` (``join_contiguous``,
         ``trim``, ``fix_scan_phase``).
@@ -124,8 +131,7 @@ def convert_batch(
         One per acquisition (and per skipped TIFF), in order.
     """
     target = Path(out_dir)
-    if summary is not None and Path(summary).suffix.lower() not in (".csv", ".json"):
-        raise ExportError(f"summary {summary}: the name must end in .csv or .json")
+    table = None if summary is None else summary_target(target, summary)
     acquisitions, skipped = find_acquisitions(inputs, target)
     target.mkdir(parents=True, exist_ok=True)
     reading = dict(read_options or {})
@@ -147,8 +153,9 @@ def convert_batch(
         BatchResult(Path(p).stem, "", 1, None, _size([p]), 0.0, "skipped", "not a ScanImage file")
         for p in skipped
     ]
-    if summary is not None:
-        write_summary(results, target / summary)
+    if table is not None:
+        written = write_summary(results, table, overwrite=bool(options.get("overwrite")))
+        logger.info("summary: %s", written)
     return results
 
 
@@ -226,17 +233,84 @@ def _size(files: Sequence[str]) -> int:
     return total
 
 
-def write_summary(results: Sequence[BatchResult], path: str | os.PathLike[str]) -> Path:
-    """Write the summary as CSV, or JSON when ``path`` ends in ``.json``."""
+def summary_target(out_dir: str | os.PathLike[str], summary: str | os.PathLike[str]) -> Path:
+    """Where a summary named ``summary`` goes: inside ``out_dir`` unless given absolute.
+
+    Raises
+    ------
+    ExportError
+        The name does not end in ``.csv`` or ``.json``, or a relative name leads
+        out of ``out_dir`` (``../victim.csv``, or through a link).
+    """
+    name = Path(summary)
+    if name.suffix.lower() not in (".csv", ".json"):
+        raise ExportError(f"summary {summary}: the name must end in .csv or .json")
+    if name.is_absolute():
+        return name
+    folder = Path(out_dir)
+    target = folder / name
+    inside = os.path.abspath(target).startswith(os.path.abspath(folder) + os.sep)
+    real = os.path.realpath(target.parent)
+    if not inside or not (real + os.sep).startswith(os.path.realpath(folder) + os.sep):
+        msg = (
+            f"summary {summary}: must stay inside the output folder {folder} "
+            "(give an absolute path to write elsewhere)"
+        )
+        raise ExportError(msg)
+    return target
+
+
+def write_summary(
+    results: Sequence[BatchResult], path: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
+    """Write the summary as CSV, or JSON when ``path`` ends in ``.json``; returns the file.
+
+    The table is written to a temporary file and renamed, so a reader never
+    sees half a table.  An existing file is replaced only with ``overwrite``;
+    else the table goes to the next free name (``summary_2.csv``, ...).
+    """
     target = Path(path)
-    rows = [asdict(r) for r in results]
-    if target.suffix.lower() == ".json":
-        target.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-        return target
-    if target.suffix.lower() != ".csv":
+    suffix = target.suffix.lower()
+    if suffix not in (".csv", ".json"):
         raise ExportError(f"summary {target}: the name must end in .csv or .json")
-    with target.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=SUMMARY_FIELDS)
+    rows = [asdict(r) for r in results]
+    if suffix == ".json":
+        text = json.dumps(rows, indent=2) + "\n"
+    else:
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    return target
+        text = buffer.getvalue()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        if overwrite:
+            os.replace(temporary, target)
+            return target
+        return _rename_to_free_name(temporary, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+
+
+def _rename_to_free_name(temporary: str, target: Path) -> Path:
+    """Give the written file ``target``'s name, or the first free ``<stem>_N`` one."""
+    for number in range(1, 10_000):
+        name = (
+            target if number == 1 else target.with_name(f"{target.stem}_{number}{target.suffix}")
+        )
+        if name.exists() or name.is_symlink():
+            continue
+        try:
+            os.link(temporary, name)  # fails if the name was taken meanwhile: never replaces
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links here (some network and FAT file systems)
+            os.replace(temporary, name)
+        if number > 1:
+            logger.warning("%s exists; the summary is in %s", target, name)
+        return name
+    raise ExportError(f"summary {target}: no free name left next to it")

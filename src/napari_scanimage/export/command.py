@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from napari_scanimage.export.batch import convert_batch
+from napari_scanimage.export.batch import convert_batch, summary_target, write_summary
 from napari_scanimage.export.convert import to_zarr
 from napari_scanimage.export.errors import ExportError
 from napari_scanimage.export.progress import terminal_progress
@@ -84,6 +83,7 @@ def convert_command(
         return 0
     if out_dir is None:
         raise ValueError("give out or out_dir")
+    table = summary_target(out_dir, summary)  # a bad name is refused before converting
     with (
         connect(scheduler) as client,
         terminal_progress(f"converting to {out_dir}", quiet=quiet) as progress,
@@ -94,23 +94,23 @@ def convert_command(
             out_dir,
             client=client,
             progress=progress,
-            summary=summary,
+            summary=None,
             read_options=reading,
             **options,
         )
     failed = [r for r in results if r.failed]
-    counts = {s: sum(r.status == s for r in results) for s in ("converted", "complete")}
-    skipped = sum(r.status == "skipped" for r in results)
-    where = f"; summary: {Path(out_dir) / summary}" if summary else ""
-    print(
-        f"{counts['converted']} converted, {counts['complete']} already complete, "
-        f"{len(failed)} failed, {skipped} skipped{where}"
-    )
     for result in results:
         if result.warnings:
             print(f"warning: {result.acquisition}: {result.warnings}", file=sys.stderr)
     for result in failed:
         print(f"failed: {result.acquisition}: {result.error}", file=sys.stderr)
+    written = write_summary(results, table, overwrite=bool(options.get("overwrite")))
+    counts = {s: sum(r.status == s for r in results) for s in ("converted", "complete")}
+    skipped = sum(r.status == "skipped" for r in results)
+    print(
+        f"{counts['converted']} converted, {counts['complete']} already complete, "
+        f"{len(failed)} failed, {skipped} skipped; summary: {written}"
+    )
     if not any(r.status in ("converted", "complete", "failed") for r in results):
         msg = f"no ScanImage recording among {', '.join(map(str, paths))}; nothing converted"
         raise ExportError(msg)

@@ -1,34 +1,34 @@
 """What the store records about the scan, under the ``napari_scanimage`` attribute key.
 
-The root group holds the settings (for resuming), the completion flag, the
-scan's summary and its ScanImage header; each image group names its field and
-the field's geometry, so an exported image can be traced back without the TIFFs.
+The root group holds the settings (for resuming), the source files' identity
+(size, modification time, sampled digest: see :mod:`.sources`), the completion
+flag, the scan's summary and its ScanImage header; each image group names its
+field and the field's geometry, so an exported image can be traced back without
+the TIFFs.  Reading these back, checked, is :mod:`.store_records`' job.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from napari_scanimage.errors import StoreError
+from napari_scanimage.export.sources import source_identity
+from napari_scanimage.export.store_files import checked_size, read_json
 from napari_scanimage.scan.files import acquisition_stem
 from napari_scanimage.summary import summarize
 
 if TYPE_CHECKING:
-    import os
-
     from napari_scanimage.export.plan import ExportPlan, ImagePlan
-    from napari_scanimage.scan.fields import Field
     from napari_scanimage.scan.scan import Scan
 
 __all__ = [
     "KEY",
     "PROJECT",
-    "field_from_record",
     "field_record",
     "image_name",
     "jsonable",
@@ -55,6 +55,9 @@ def root_record(scan: Scan, plan: ExportPlan, *, creator: str, version: str) -> 
         "complete": False,
         "created_by": creator,
         "files": list(plan.recipe.files),
+        "sources": source_identity(
+            plan.recipe.files, plan.recipe.urls, plan.recipe.options_given()
+        ),
         "stem": acquisition_stem(scan.filenames),
         "num_frames": scan.num_frames,
         "fps": scan.fps,
@@ -82,23 +85,18 @@ def field_record(image: ImagePlan) -> dict[str, Any]:
     return converted
 
 
-def field_from_record(geometry: dict[str, Any]) -> Field:
-    """The :class:`Field` that :func:`field_record` wrote (its ``geometry``), for readers."""
-    from napari_scanimage.scan.fields import Field  # noqa: PLC0415 - only readers need it
-
-    values = dict(geometry)
-    for name in ("yslices", "xslices", "output_yslices", "output_xslices"):
-        values[name] = tuple(slice(start, stop) for start, stop in values[name])
-    for name in ("roi_ids", "roi_names", "top_left_um", "pixel_size_um"):
-        values[name] = tuple(values[name])
-    return Field(**values)
-
-
 def jsonable(value: Any) -> Any:
-    """Plain JSON: lists for tuples, arrays and slices, strings for non-finite floats.
+    """Plain JSON: lists for tuples, arrays and slices; null for NaN, strings for infinities.
 
     Zarr writes NaN and Infinity as bare words, which strict JSON parsers
-    reject; the strings are what Zarr's own specification uses for them.
+    reject.  NaN means "unknown" here (a pixel size ScanImage 3.x-5.1 do not
+    give), so it is ``null``; an infinity (a header's ``Inf``) is the string
+    Zarr's own specification uses for it.
+
+    Examples
+    --------
+    >>> jsonable({"size": (float("nan"), 2.0), "limit": np.float64("inf")})
+    {'size': [None, 2.0], 'limit': 'Infinity'}
     """
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
@@ -111,24 +109,33 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return jsonable(value.item())
     if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        return None if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     return value
 
 
 def store_attributes(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The root attributes of a Zarr store (format 2 or 3); None if it is not one.
 
-    Reads one small JSON file, so callers can decline foreign stores quickly.
+    Reads one small JSON file, checked (a regular file of bounded size and
+    nesting, see :mod:`.store_files`), so callers can decline foreign stores
+    quickly; a Zarr group whose attributes cannot be read gives ``{}``.
     """
-    root = Path(path)
+    root = os.path.realpath(path)
     try:
-        if (root / "zarr.json").is_file():
-            meta = json.loads((root / "zarr.json").read_text(encoding="utf-8"))
+        meta = read_json(root, "zarr.json")
+        if meta is not None:
             attrs = meta.get("attributes", {}) if meta.get("node_type") == "group" else None
-        elif (root / ".zgroup").is_file():
-            attrs = json.loads((root / ".zattrs").read_text(encoding="utf-8"))
+        elif checked_size(root, ".zgroup", 2**16) is not None:
+            attrs = read_json(root, ".zattrs")
         else:
             return None
-    except (OSError, ValueError, AttributeError):
-        return {} if (root / ".zgroup").is_file() else None
-    return attrs if isinstance(attrs, dict) else None
+    except (StoreError, AttributeError):
+        return {} if _is_group(root) else None
+    return attrs if isinstance(attrs, dict) else ({} if _is_group(root) else None)
+
+
+def _is_group(root: str) -> bool:
+    try:
+        return checked_size(root, ".zgroup", 2**16) is not None
+    except StoreError:
+        return False

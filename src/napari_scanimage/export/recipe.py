@@ -79,6 +79,10 @@ class ScanRecipe:
         sizes = self.sizes or tuple(os.path.getsize(f) for f in self.files)
         return [{"path": f, "bytes": n} for f, n in zip(self.files, sizes, strict=True)]
 
+    def options_given(self) -> dict[str, Any] | None:
+        """The fsspec options remote files were opened with, or None."""
+        return json.loads(self.storage_options) if self.storage_options else None
+
     def open(self) -> Scan:
         """The scan, opened once per process and session."""
         return cached(self.session, self, self._read)
@@ -94,7 +98,7 @@ class ScanRecipe:
                 self.join_contiguous,
                 trim=self.trim,
                 fix_scan_phase=phase,
-                storage_options=json.loads(self.storage_options) if self.storage_options else None,
+                storage_options=self.options_given(),
             )
         if scan.num_frames != self.num_frames:
             msg = (

@@ -17,7 +17,13 @@ metadata come first; a chunk's checksum is recorded only after the chunk is stor
 the OME metadata that make readers treat a group as an image, and
 ``complete: True``, are written only after every chunk is in.  An interrupted
 conversion therefore never looks like a finished image, and a re-run with the
-same settings knows which chunks it can keep.
+same settings and the same source files (compared by content, :mod:`.sources`)
+knows which chunks it can keep.
+
+The root record lists what the conversion creates (``written``), so replacing a
+store (``overwrite``) deletes exactly that and refuses when anything else is
+inside (:mod:`.removal`).  An input file inside the output is refused before
+anything is touched.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from napari_scanimage.export.describe import KEY, field_record, store_attributes
 from napari_scanimage.export.errors import ExportError
 from napari_scanimage.export.ngff import ome_attrs
 from napari_scanimage.export.plan import codec_config
+from napari_scanimage.export.removal import Listing, check_outside, remove_listed
+from napari_scanimage.export.sources import check_sources
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -45,6 +53,7 @@ __all__ = [
     "RECORDS",
     "array_path",
     "finish",
+    "listing",
     "prepare",
     "records_path",
 ]
@@ -54,6 +63,7 @@ ARRAY = "0"
 RECORDS = "napari_scanimage_done"
 NOT_DONE = -1
 """Record value of a chunk not (yet) written."""
+OME_XML = "OME/METADATA.ome.xml"
 _ZARR_MARKERS = (".zgroup", ".zarray", "zarr.json")
 
 
@@ -75,9 +85,13 @@ def prepare(
     Returns each image's recorded checksums (``NOT_DONE`` where missing), or None
     when the store is already complete with these settings.
     """
-    if overwrite and path.exists():
+    check_outside(plan.recipe.files, path)
+    record = {**record, "written": listing(plan)}
+    if overwrite and (path.exists() or path.is_symlink()):
         _remove(path)
     existing = _read_record(path)
+    if existing is not None:
+        _check_sources(path, existing, record)
     if existing is not None and existing.get("settings") != record["settings"]:
         changed = sorted(
             k
@@ -116,6 +130,47 @@ def prepare(
     return recorded
 
 
+def listing(plan: ExportPlan) -> Listing:
+    """What a conversion creates: groups, arrays and plain files, relative to the store."""
+    return _listing_of([image.path for image in plan.images])
+
+
+def _listing_of(images: Sequence[str]) -> Listing:
+    return {
+        "groups": ["", *images, RECORDS, "OME"],
+        "arrays": [f"{image}/{ARRAY}" for image in images]
+        + [f"{RECORDS}/{image}" for image in images],
+        "files": [OME_XML],
+    }
+
+
+def _recorded_listing(path: Path, record: dict[str, Any]) -> Listing:
+    """The store's own listing; for stores of earlier versions, the one its images imply."""
+    written = record.get("written")
+    if isinstance(written, dict) and all(
+        isinstance(v, list) and all(isinstance(p, str) for p in v) for v in written.values()
+    ):
+        return written
+    images = record.get("images")
+    if isinstance(images, list) and all(isinstance(i, dict) for i in images):
+        return _listing_of([str(i.get("path")) for i in images])
+    raise ExportError(f"refusing to replace {path}: its record does not say what it holds")
+
+
+def _check_sources(path: Path, existing: dict[str, Any], record: dict[str, Any]) -> None:
+    """A store is resumed (or found complete) only from the very files it was made from."""
+    recorded = existing.get("sources")
+    if existing.get("complete") is True:
+        if recorded is None:  # complete before sources were recorded: nothing to resume
+            return
+        if isinstance(recorded, list):  # a finished store is not touched: content counts
+            recorded = [{**s, "mtime_ns": None} for s in recorded if isinstance(s, dict)]
+            current = [{**s, "mtime_ns": None} for s in record["sources"]]
+            check_sources(recorded, current, str(path))
+            return
+    check_sources(recorded, record["sources"], str(path))
+
+
 def _array_options(plan: ExportPlan, image: ImagePlan) -> dict[str, Any]:
     options: dict[str, Any] = {
         "chunks": image.chunks,
@@ -143,7 +198,7 @@ def finish(
     if plan.ngff != "0.4":
         series, layout = ome_attrs(series, plan.ngff), ome_attrs(layout, plan.ngff)
     ome.attrs.put(series)
-    (path / "OME" / "METADATA.ome.xml").write_text(ome_xml, encoding="utf-8")
+    (path / OME_XML).write_text(ome_xml, encoding="utf-8")
     record = dict(root.attrs[KEY])  # type: ignore[arg-type]
     record["complete"] = True
     root.attrs.update({**layout, KEY: record})  # one write: complete
@@ -166,17 +221,19 @@ def _read_record(path: Path) -> dict[str, Any] | None:
 
 
 def _remove(path: Path) -> None:
-    """Delete an old conversion; never a folder or store that this package did not write."""
+    """Delete an old conversion (only what it wrote); never a store this package did not write."""
+    if path.is_symlink():
+        raise ExportError(f"refusing to replace {path}: it is a symbolic link")
     if path.is_dir() and not any(path.iterdir()):
-        shutil.rmtree(path)
+        path.rmdir()
         return
     if path.is_dir() and any((path / m).is_file() for m in _ZARR_MARKERS):
         try:
-            ours = _read_record(path) is not None
+            existing = _read_record(path)
         except ExportError:
-            ours = False
-        if ours:
-            shutil.rmtree(path)
+            existing = None
+        if existing is not None:
+            remove_listed(path, _recorded_listing(path, existing))
             return
         msg = f"refusing to replace {path}: it is a Zarr store that napari-scanimage did not write"
         raise ExportError(msg)
