@@ -132,4 +132,4 @@ def test_a_finished_batch_counts_already_complete_apart(split, tmp_path, capsys)
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "0 converted, 1 already complete, 0 failed, 0 skipped" in out
-    assert f"summary: {tmp_path / 'conv' / 'summary.csv'}" in out
+    assert f"summary: {tmp_path / 'conv' / 'summary_2.csv'}" in out  # the first kept

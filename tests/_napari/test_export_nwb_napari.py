@@ -36,8 +36,16 @@ def panel(viewer, write):
 
 
 def finish(qtbot, worker):
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
+    """Wait for the worker, which may have finished before the test got to look.
+
+    Waiting for its ``finished`` signal misses one already sent, so wait for the
+    thread pool it runs in, then let its queued signals reach the panel.
+    """
+    from qtpy.QtCore import QThreadPool
+
+    assert worker is not None
+    assert QThreadPool.globalInstance().waitForDone(60_000)
+    qtbot.wait(100)
 
 
 def test_save_as_nwb_runs_in_a_worker_with_a_progress_bar(viewer, write, tmp_path, qtbot):
