@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
     from napari_scanimage.export.acquisitions import Acquisition
+    from napari_scanimage.scan.scan import Scan
 
 __all__ = [
     "SUMMARY_FIELDS",
@@ -150,7 +151,9 @@ def convert_batch(
         base += total
         report(base, grand_total)  # a failed one counts as passed, so the bar ends full
     results += [
-        BatchResult(Path(p).stem, "", 1, None, _size([p]), 0.0, "skipped", "not a ScanImage file")
+        BatchResult(
+            Path(p).stem, "", 1, None, source_bytes([p]), 0.0, "skipped", "not a ScanImage file"
+        )
         for p in skipped
     ]
     if table is not None:
@@ -184,30 +187,45 @@ def _convert_one(
     client: Client | None,
     progress: Callable[[int, int], None],
 ) -> BatchResult:
+    done_before = _is_complete(acquisition.store)
+
+    def convert(scan: Scan) -> bool:
+        to_zarr(scan, acquisition.store, client=client, progress=progress, **options)
+        return done_before
+
+    return run_acquisition(acquisition, _scan_options(reading), convert)
+
+
+def run_acquisition(
+    acquisition: Acquisition, reading: dict[str, Any], convert: Callable[[Scan], bool]
+) -> BatchResult:
+    """Open one acquisition and ``convert`` it; never raises (the result says what happened).
+
+    ``convert(scan)`` writes the output and returns True when it was complete
+    already (status ``complete``), False when it wrote it (``converted``).  Its
+    warnings and any error go into the result, so one failure never stops a batch.
+    """
     start = time.perf_counter()
     result = BatchResult(
         acquisition=acquisition.stem,
         store=str(acquisition.store),
         files=len(acquisition.files),
         frames=None,
-        bytes=_size(acquisition.files),
+        bytes=source_bytes(acquisition.files),
         seconds=0.0,
         status="converted",
     )
-    done_before = _is_complete(acquisition.store)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScanImageWarning)
         try:
-            with read_scan(list(acquisition.files), **_scan_options(reading)) as scan:
+            with read_scan(list(acquisition.files), **reading) as scan:
                 result.frames = scan.num_frames
-                to_zarr(scan, acquisition.store, client=client, progress=progress, **options)
+                if convert(scan):
+                    result.status = "complete"
         except Exception as exc:  # one failure must not stop the rest
             result.status = "failed"
             result.error = " ".join(f"{type(exc).__name__}: {exc}".split())
             logger.warning("%s failed: %s", acquisition.stem, result.error)
-        else:
-            if done_before:
-                result.status = "complete"
     result.warnings = "; ".join(
         " ".join(str(w.message).split())
         for w in caught
@@ -225,7 +243,8 @@ def _is_complete(store: Path) -> bool:
     return isinstance(record, dict) and record.get("complete") is True
 
 
-def _size(files: Sequence[str]) -> int:
+def source_bytes(files: Sequence[str]) -> int:
+    """Bytes of the source files (0 for any that cannot be read)."""
     total = 0
     for f in files:
         with contextlib.suppress(OSError):

@@ -131,14 +131,7 @@ def _pages_per_frame(
     if last is None or last < first:
         shown = f"{first:g} on page 1, {last} on page {num_pages}"
         raise HeaderMismatchError(path, f"frameNumbers go back ({shown})")
-    lo, hi = 0, num_pages - 1  # number(lo) == first != number(hi)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if number(mid) == first:
-            lo = mid
-        else:
-            hi = mid
-    count = hi
+    count = _first_change(number, num_pages)
     probes = [p for p in (count - 1, count, 2 * count - 1, 2 * count) if 0 < p < num_pages]
     found = {p: number(p) for p in probes}
     if not _frames_of(count, first, found):
@@ -190,15 +183,9 @@ def _frames_per_slice(
         # One slice, shorter than the header says (cut short, or re-saved in part).
         return max(1, num_pages // channels) if num_pages < per else said
     # Find the first page of the second slice: acquisition numbers never decrease.
-    lo, hi = 0, num_pages - 1
-    if acquisition(hi) == first:
+    if acquisition(num_pages - 1) == first:
         return None  # one acquisition throughout: nothing to go by
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if acquisition(mid) == first:
-            lo = mid
-        else:
-            hi = mid
+    hi = _first_change(acquisition, num_pages)
     if hi % channels or acquisition(hi) != first + 1:
         msg = (
             f"the second slice starts at page {hi + 1}, which is not a whole number of "
@@ -206,3 +193,19 @@ def _frames_per_slice(
         )
         raise HeaderMismatchError(path, msg)
     return hi // channels
+
+
+def _first_change(value: Callable[[int], float | None], num_pages: int) -> int:
+    """The first page whose value differs from page 1's, by bisection (values never fall).
+
+    The last page's value must differ from the first's; about log2(pages) reads.
+    """
+    first = value(0)
+    lo, hi = 0, num_pages - 1  # value(lo) == first != value(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if value(mid) == first:
+            lo = mid
+        else:
+            hi = mid
+    return hi

@@ -13,17 +13,17 @@ in the way fails that acquisition unless ``overwrite``.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import os
-import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from napari_scanimage.errors import ScanImageWarning
 from napari_scanimage.export.acquisitions import find_acquisitions
-from napari_scanimage.export.batch import BatchResult, write_summary
+from napari_scanimage.export.batch import (
+    BatchResult,
+    run_acquisition,
+    source_bytes,
+    write_summary,
+)
 from napari_scanimage.export.errors import ExportError
 from napari_scanimage.export.nwb.metadata import load_metadata
 from napari_scanimage.export.nwb.plan import NwbPlan
@@ -33,15 +33,16 @@ from napari_scanimage.export.nwb.write import to_nwb
 from napari_scanimage.scan.scan import read_scan
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Callable, Sequence
 
     from distributed import Client
 
     from napari_scanimage.export.acquisitions import Acquisition
+    from napari_scanimage.scan.scan import Scan
 
 __all__ = ["convert_nwb_batch", "convert_one_nwb"]
 
-logger = logging.getLogger(__name__)
 
 _PLAN_OPTIONS = ("fields", "channels", "compression", "compression_level")
 
@@ -91,7 +92,9 @@ def convert_nwb_batch(
     else:
         results = _on_cluster(client, acquisitions, totals, reading, options, report)
     results += [
-        BatchResult(Path(p).stem, "", 1, None, _size([p]), 0.0, "skipped", "not a ScanImage file")
+        BatchResult(
+            Path(p).stem, "", 1, None, source_bytes([p]), 0.0, "skipped", "not a ScanImage file"
+        )
         for p in skipped
     ]
     if summary is not None:
@@ -106,41 +109,16 @@ def convert_one_nwb(
     progress: Callable[[int, int], object] | None = None,
 ) -> BatchResult:
     """One acquisition to its ``.nwb``; never raises (the result says what went wrong)."""
-    start = time.perf_counter()
-    result = BatchResult(
-        acquisition=acquisition.stem,
-        store=str(acquisition.store),
-        files=len(acquisition.files),
-        frames=None,
-        bytes=_size(acquisition.files),
-        seconds=0.0,
-        status="converted",
-    )
     overwrite = bool(options.get("overwrite"))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ScanImageWarning)
-        try:
-            with read_scan(list(acquisition.files), **reading) as scan:
-                result.frames = scan.num_frames
-                if (
-                    acquisition.store.is_file()
-                    and not overwrite
-                    and written_by_us(acquisition.store)
-                ):
-                    result.status = "complete"
-                else:
-                    to_nwb(scan, acquisition.store, progress=progress, **options)
-        except Exception as exc:  # one failure must not stop the rest
-            result.status = "failed"
-            result.error = " ".join(f"{type(exc).__name__}: {exc}".split())
-            logger.warning("%s failed: %s", acquisition.stem, result.error)
-    result.warnings = "; ".join(
-        " ".join(str(w.message).split())
-        for w in caught
-        if issubclass(w.category, ScanImageWarning)
-    )
-    result.seconds = round(time.perf_counter() - start, 3)
-    return result
+
+    def convert(scan: Scan) -> bool:
+        store = acquisition.store
+        if store.is_file() and not overwrite and written_by_us(store):
+            return True  # complete already: left as it is
+        to_nwb(scan, store, progress=progress, **options)
+        return False
+
+    return run_acquisition(acquisition, reading, convert)
 
 
 def _on_cluster(
@@ -179,11 +157,3 @@ def _count(acquisition: Acquisition, reading: dict[str, Any], options: dict[str,
                 return NwbPlan.of(scan, **planned).num_buffers
     except Exception:  # reported when the conversion itself fails
         return 0
-
-
-def _size(files: Sequence[str]) -> int:
-    total = 0
-    for f in files:
-        with contextlib.suppress(OSError):
-            total += os.path.getsize(f)
-    return total
