@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -109,3 +110,27 @@ def test_convert_every_acquisition_matching_a_url_pattern(http, recordings, tmp_
     data = zarr.open_array(str(out / "scan_00001.zarr" / "0" / "0"), mode="r")[...]
     local = read_scan(recordings.local("split")).read_field(0)
     np.testing.assert_array_equal(data.reshape(local.shape), local)
+
+
+def test_nwb_of_a_remote_scan_equals_the_local_one(http, recordings, tmp_path):
+    pynwb = pytest.importorskip("pynwb")
+    url = f"{http.url}/{recordings.names('mroi')[0]}"
+    remote = read_scan(url)
+    target = remote.to_nwb(tmp_path / "remote.nwb", compression=None)
+    local = read_scan(recordings.local("mroi"))
+    with pynwb.NWBHDF5IO(str(target), "r") as io:
+        nwbfile = io.read()
+        data = nwbfile.acquisition["TwoPhotonSeriesField2Ch1"].data[:]
+    np.testing.assert_array_equal(data, local.read_field(1, channels=[0])[:, 0])
+    assert "?" not in str(target)
+
+
+def test_nwb_of_a_remote_scan_fails_cleanly(http, recordings, tmp_path, monkeypatch):
+    monkeypatch.setenv("NAPARI_SCANIMAGE_RETRIES", "0")
+    url = f"{http.url}/{recordings.names('mroi')[0]}"
+    scan = read_scan(url)
+    http.traffic.faults.append(Fault("status", match="mroi", times=1000, status=500))
+    with pytest.raises(ScanImageError, match=f"{re.escape(url)}"):
+        scan.to_nwb(tmp_path / "remote.nwb", compression=None)
+    http.traffic.faults.clear()
+    assert not (tmp_path / "remote.nwb").exists()  # nothing that looks complete
