@@ -218,3 +218,24 @@ def test_batch_runs_acquisitions_as_tasks_on_a_cluster(archive, tmp_path, capsys
     assert "2 converted, 0 already complete, 0 failed, 1 skipped" in capsys.readouterr().out
     for stem, scan in written.items():
         assert_file_holds(out / f"{stem}.nwb", scan)
+
+
+def test_a_batch_never_keeps_another_recordings_file(tmp_path, capsys):
+    """Same stem, other recording, same --out-dir: refused, not skipped (found in review)."""
+    pynwb = pytest.importorskip("pynwb")
+    from napari_scanimage.testing import ScanSpec, write_scan
+
+    for day, frames in (("day1", 4), ("day2", 6)):
+        (tmp_path / day).mkdir()
+        write_scan(tmp_path / day, ScanSpec(num_frames=frames, seed=frames))
+    out = tmp_path / "nwb"
+    argv = ["convert", "--out-dir", str(out), "--format", "nwb", "-q"]
+    assert main([*argv, str(tmp_path / "day1")]) == 0
+    assert main([*argv, str(tmp_path / "day1")]) == 0  # the same recording: kept
+    assert "1 already complete" in capsys.readouterr().out
+    assert main([*argv, str(tmp_path / "day2")]) == 1
+    err = capsys.readouterr().err
+    assert "scan_00001.nwb" in err
+    assert "changed since the conversion" in err or "other settings" in err
+    with pynwb.NWBHDF5IO(str(out / "scan_00001.nwb"), "r") as io:
+        assert io.read().acquisition["TwoPhotonSeriesField1Ch1"].data.shape[0] == 4

@@ -134,3 +134,23 @@ def test_nwb_of_a_remote_scan_fails_cleanly(http, recordings, tmp_path, monkeypa
         scan.to_nwb(tmp_path / "remote.nwb", compression=None)
     http.traffic.faults.clear()
     assert not (tmp_path / "remote.nwb").exists()  # nothing that looks complete
+
+
+def test_storage_options_that_are_not_json_reach_the_export_and_stay_out_of_reprs(
+    http, recordings, tmp_path
+):
+    """Client objects (an aiohttp timeout) pass to the workers as given (found in review)."""
+    aiohttp = pytest.importorskip("aiohttp")
+    from napari_scanimage.export.recipe import ScanRecipe
+
+    url = f"{http.url}/{recordings.names('mroi')[0]}"
+    options = {"client_kwargs": {"timeout": aiohttp.ClientTimeout(total=30)}}
+    scan = read_scan(url, storage_options=options)
+    store = scan.to_zarr(tmp_path / "out.zarr")
+    data = zarr.open_array(str(store / "0" / "0"), mode="r")[...]
+    local = read_scan(recordings.local("mroi"))
+    np.testing.assert_array_equal(data.reshape(local.read_field(0).shape), local.read_field(0))
+    recipe = ScanRecipe.of(read_scan(url + "?X-Amz-Signature=SIGSECRET", storage_options={
+        "client_kwargs": {"headers": {"Authorization": "Bearer TOKENSECRET"}}}))  # fmt: skip
+    assert "SIGSECRET" not in repr(recipe)
+    assert "TOKENSECRET" not in repr(recipe)

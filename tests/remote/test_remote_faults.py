@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
+import time
 import uuid
 
 import numpy as np
@@ -171,3 +173,16 @@ def test_a_presigned_urls_signature_never_reaches_a_message(s3, recordings, monk
         messages.append(str(failed.value))
     assert all(m.startswith(plain) for m in messages), messages
     assert not [m for m in messages if secret in m or "Signature" in m], messages
+
+
+@both
+def test_opening_a_server_that_does_not_answer_times_out(fresh, monkeypatch):
+    """The lookup that opens an object has the request timeout too (found in review)."""
+    url, options, traffic, _, _ = fresh
+    monkeypatch.setenv("NAPARI_SCANIMAGE_TIMEOUT", "0.3")
+    monkeypatch.setenv("NAPARI_SCANIMAGE_RETRIES", "0")
+    traffic.faults.append(Fault("hang", match="private", seconds=3.0, times=1000))
+    start = time.perf_counter()
+    with pytest.raises(ScanImageError, match=f"^{re.escape(url)}"):
+        read_scan(url, storage_options=options)
+    assert time.perf_counter() - start < 2.5

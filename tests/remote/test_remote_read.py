@@ -194,3 +194,14 @@ def test_urls_fsspec_cannot_open_are_our_error(url, problem):
     with pytest.raises(ScanImageFileError, match=f"^{url}: {problem}"):
         read_scan(url)
     assert not is_scanimage_file(url)
+
+
+def test_an_s3a_url_lists_its_series_once(s3, recordings):
+    """s3a:// is s3fs too: listed names keep the user's scheme (found in review)."""
+    names = recordings.names("split")
+    url = f"s3a://{BUCKET}/{names[1]}"
+    grown, notes = whole_acquisitions([url], s3.options)
+    assert grown == [f"s3a://{BUCKET}/{n}" for n in names]
+    assert notes == [("scan_00001", 3)]
+    scan = read_scan(grown, storage_options=s3.options)
+    np.testing.assert_array_equal(scan[0], read_scan(recordings.local("split"))[0])

@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 import pytest
+import tifffile
 
 from napari_scanimage import ScanImageWarning, read_scan
 from napari_scanimage.errors import HeaderMismatchError, ScanImageFileError
@@ -307,3 +308,18 @@ def test_rates_within_ten_percent_say_nothing(write):
     written = write(ScanSpec(num_frames=3, frame_rate=30.0, timestamp_rate=32.0))
     scan = read_scan(written.paths[0])  # pytest turns any warning into an error
     assert scan.timestamp_fps == pytest.approx(32.0)
+
+
+def test_a_slow_stack_cut_short_keeps_each_slice_at_its_own_z(write):
+    """Two of four slices recorded: the second is at 10 µm, not at 20 (found in review)."""
+    for version in (2023, "2018b"):
+        spec = ScanSpec(version=version, stack="slow", zs=(0.0, 10.0, 20.0, 30.0), num_frames=1,
+                        description_slot=400)  # fmt: skip
+        path = write(spec).paths[0]
+        with tifffile.TiffFile(path) as tif:
+            cut = tif.pages[2].offset  # slices 1 and 2 stay whole
+        os.truncate(path, cut)
+        with pytest.warns(ScanImageWarning):
+            scan = read_scan(path)
+        assert scan.scanning_depths == [0.0, 10.0]
+        assert [f.depth for f in scan.fields] == [0.0, 10.0]

@@ -247,3 +247,39 @@ def test_a_new_process_sums_without_numba(built, write, tmp_path):
     ours = np.load(tmp_path / "ours.npz")
     for kind in KINDS:
         np.testing.assert_array_equal(ours[kind], expected[kind])
+
+
+@needs_linux
+@needs_compiler
+def test_a_library_others_could_write_is_never_loaded(built, monkeypatch, tmp_path):
+    """Machine code every summing process runs: a shared folder could plant one."""
+    monkeypatch.setattr(sums_library, "_loaded", {})
+    monkeypatch.setenv("NAPARI_SCANIMAGE_KERNEL_CACHE", str(built))
+    path = sums_library.library_path(INT16)
+    assert sums_library.load(INT16) is not None
+    monkeypatch.setattr(sums_library, "_loaded", {})
+    for item, mode in ((path, 0o775), (built, 0o777)):
+        before = item.stat().st_mode & 0o777
+        item.chmod(mode)
+        try:
+            assert sums_library.load(INT16) is None
+        finally:
+            item.chmod(before)
+    assert sums_library.load(INT16) is not None
+
+
+@needs_linux
+@needs_compiler
+def test_a_build_that_fails_its_check_never_appears_in_the_cache(cache, monkeypatch):
+    path = sums_library.library_path(INT16)
+    seen = []
+
+    def failing_check(dtype, built):
+        seen.append((built.exists(), path.exists()))
+        raise RuntimeError("the library's sums differ from numba's")
+
+    monkeypatch.setattr(sums_build, "_check", failing_check)
+    with pytest.raises(RuntimeError, match="differ"):
+        sums_build.build(INT16, path)
+    assert seen == [(True, False)]  # checked where it was built, never in the cache
+    assert not path.exists()

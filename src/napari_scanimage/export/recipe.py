@@ -10,7 +10,6 @@ per chunk.
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 import warnings
@@ -44,10 +43,14 @@ class ScanRecipe:
     """Offsets undone per field and ROI (resolved once by the caller), or None when off."""
     session: str = field(default_factory=lambda: uuid.uuid4().hex)
     """One conversion: scans opened for it are forgotten together."""
-    urls: tuple[str, ...] = ()
-    """What opens remote files again (URLs as given), or () to open ``files``."""
-    storage_options: str = ""
-    """JSON of the fsspec options remote files were opened with ('' for none)."""
+    urls: tuple[str, ...] = field(default=(), repr=False)
+    """What opens remote files again (URLs as given, signed queries and all), or () to
+    open ``files``; kept out of the repr, which dask may print in its logs."""
+    storage_options: dict[str, Any] | None = field(
+        default=None, repr=False, compare=False, hash=False
+    )
+    """The fsspec options remote files were opened with, as given (credentials and
+    client objects included: they travel to workers by pickle, never as text)."""
     sizes: tuple[int, ...] = ()
     """Bytes of each file when the scan was opened (() to look them up)."""
 
@@ -59,9 +62,9 @@ class ScanRecipe:
         return cls(
             files=tuple(f if is_url(f) else os.path.abspath(f) for f in scan.filenames),
             urls=tuple(source.urls) if remote else (),
-            storage_options=json.dumps(source.storage_options, sort_keys=True, default=str)
+            storage_options=dict(source.storage_options)
             if remote and source.storage_options
-            else "",
+            else None,
             sizes=tuple(reader.size for reader in source.readers),
             dtype=str(scan.dtype),
             join_contiguous=scan.join_contiguous,
@@ -81,7 +84,7 @@ class ScanRecipe:
 
     def options_given(self) -> dict[str, Any] | None:
         """The fsspec options remote files were opened with, or None."""
-        return json.loads(self.storage_options) if self.storage_options else None
+        return self.storage_options
 
     def open(self) -> Scan:
         """The scan, opened once per process and session."""

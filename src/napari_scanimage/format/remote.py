@@ -20,7 +20,7 @@ import functools
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from napari_scanimage.errors import (
     FileChangedError,
@@ -43,7 +43,9 @@ if TYPE_CHECKING:
 
     import numpy as np
 
-__all__ = ["RemoteObject", "request_timeout", "retries"]
+__all__ = ["RemoteObject", "call_retrying", "request_timeout", "retries", "timed"]
+
+T = TypeVar("T")
 
 _CONCURRENT = 32  # requests in flight per call
 GAP_BYTES = 1 << 18
@@ -240,30 +242,37 @@ class RemoteObject:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _get_blocking(self, start: int, end: int) -> bytes:
-        tries = retries()
-        for attempt in range(tries + 1):
-            try:
-                return bytes(self._fs.cat_file(self._path, start=start, end=end))
-            except Exception as exc:
-                if attempt == tries or not transient(exc):
-                    raise TriedError(exc, attempt + 1, None) from exc
-                time.sleep(min(0.05 * 2**attempt, 1.0))
-        raise AssertionError("unreachable")  # pragma: no cover
+        return bytes(
+            call_retrying(lambda: self._fs.cat_file(self._path, start=start, end=end), None)
+        )
 
     def close(self) -> None:
         """Nothing to release: the filesystem's connections are shared and kept by fsspec."""
 
 
 def _lookup(fs: Any, path: str) -> Any:
-    """The object's info (size, ETag), transient failures tried again a few times."""
+    """The object's info (size, ETag), within the request timeout, retried a few times."""
+    timeout = request_timeout()
+    return call_retrying(lambda: timed(fs, "_info", "info", path, timeout), timeout)
+
+
+def timed(fs: Any, coroutine: str, blocking: str, path: str, timeout: float) -> Any:
+    """``fs.<method>(path)``, given up after ``timeout`` seconds where fsspec is async."""
+    if fs.async_impl:
+        return _sync(fs, asyncio.wait_for(getattr(fs, coroutine)(path), timeout))
+    return getattr(fs, blocking)(path)
+
+
+def call_retrying(call: Callable[[], T], timeout: float | None) -> T:
+    """``call()``, tried again (with a growing pause) while it fails transiently."""
     tries = retries()
     for attempt in range(tries + 1):
         try:
-            return _sync(fs, fs._info(path)) if fs.async_impl else fs.info(path)
+            return call()
         except Exception as exc:
             cause = exc.__cause__ if isinstance(exc, FileNotFoundError) else exc
             if attempt == tries or cause is None or not transient(cause):
-                raise TriedError(exc, attempt + 1, None) from exc
+                raise TriedError(exc, attempt + 1, timeout) from exc
             time.sleep(min(0.05 * 2**attempt, 1.0))
     raise AssertionError("unreachable")  # pragma: no cover
 

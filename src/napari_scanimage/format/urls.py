@@ -82,16 +82,29 @@ def list_objects(pattern: str, storage_options: Mapping[str, Any] | None = None)
     A fresh listing every time (fsspec's listing cache is dropped for the
     folder first), so files uploaded since the last look are seen.
     """
-    from napari_scanimage.format.remote import filesystem  # noqa: PLC0415 - fsspec on demand
+    from napari_scanimage.format.remote import (  # noqa: PLC0415 - fsspec on demand
+        call_retrying,
+        filesystem,
+        request_timeout,
+        timed,
+    )
 
     fs, path = filesystem(pattern, storage_options)
     folder = path.rsplit("/", 1)[0] if "/" in path else path
     fs.invalidate_cache(folder)
-    found = fs.glob(path) if _GLOB.search(path) else [path]
+    timeout = request_timeout()
+    found = (
+        call_retrying(lambda: timed(fs, "_glob", "glob", path, timeout), timeout)
+        if _GLOB.search(path)
+        else [path]
+    )
+    scheme = pattern.split("://", 1)[0]
     urls = []
     for item in found:
         url = item if is_url(item) else fs.unstrip_protocol(item)
-        urls.append(url)
+        # the user's scheme, not the filesystem's first (s3a:// stays s3a://): one
+        # object must have one name, or a series lists it twice
+        urls.append(f"{scheme}://{url.split('://', 1)[1]}" if "://" in url else url)
     return urls
 
 

@@ -152,7 +152,9 @@ def _remote_matches(url: str, storage_options: Mapping[str, Any] | None) -> list
     except ScanImageError:
         raise
     except Exception as exc:
-        msg = f"cannot list the objects matching this pattern ({type(exc).__name__})"
+        cause = exc.__cause__ or exc  # what the last try met, under the retry's wrapper
+        what = "no answer" if isinstance(cause, TimeoutError) else type(cause).__name__
+        msg = f"cannot list the objects matching this pattern ({what})"
         raise ScanImageFileError(redact(url), msg) from None
     if not matches:
         raise ScanImageNotFoundError(redact(url), "no object matches this pattern")

@@ -76,7 +76,7 @@ class AcquisitionLayout:
             fast, slow, planes, flyback, per_slice, volumes = _stack_keys(header, average)
             per_slice = per_slice if frames_per_slice is None else frames_per_slice
             most = planes if num_pages is None else max(1, num_pages // len(channels))
-            depths = _depths(header, min(planes, most))
+            depths = _depths(header, planes, min(planes, most))
             if fast:
                 volume_rate = header.number("SI.hRoiManager.scanVolumeRate")
                 fps = (
@@ -213,17 +213,22 @@ def _slow_volumes(header: ScanImageHeader) -> int | None:
     return None
 
 
-def _depths(header: ScanImageHeader, planes: int) -> tuple[float, ...]:
-    """Z of each plane from ``hStackManager.zs``, de-replicated when needed."""
+def _depths(header: ScanImageHeader, planes: int, limit: int) -> tuple[float, ...]:
+    """Z of the first ``limit`` of ``planes`` planes from ``hStackManager.zs``.
+
+    ``zs`` is de-replicated against the header's plane count (2020+ repeats each
+    slow-stack z once per frame of its slice) before it is cut to ``limit``, the
+    planes the pages can hold, so a stack cut short keeps each slice's own z.
+    """
     zs = [float(z) for z in _as_list(header.get("SI.hStackManager.zs", [])) if _finite(z)]
     if len(zs) == planes:
-        return tuple(zs)
+        return tuple(zs[:limit])
     if zs and len(zs) % planes == 0:
-        return tuple(zs[:: len(zs) // planes])
+        return tuple(zs[:: len(zs) // planes][:limit])
     start = zs[0] if zs else 0.0
     step = header.get("SI.hStackManager.stackZStepSize", 1.0)
     step = float(step) if _finite(step) else 1.0
-    return tuple(start + step * i for i in range(planes))
+    return tuple(start + step * i for i in range(limit))
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -487,9 +487,12 @@ def _check_frame_numbers(
             continue
         # With averaging, ScanImage may count raw frames: a step of `average` is fine.
         if first - last not in (1, average):
+            said = f"its first frame is number {first:.0f} but {os.path.basename(before.path)}"
+            if first <= last:  # not a gap: the same frames twice, or files out of order
+                msg = f"{said} ends at frame {last:.0f}: frames repeat or are out of order"
+                raise MixedAcquisitionError(after.path, msg)
             msg = (
-                f"its first frame is number {first:.0f} but {os.path.basename(before.path)} "
-                f"ends at frame {last:.0f}: frames {last + 1:.0f} to {first - 1:.0f} "
+                f"{said} ends at frame {last:.0f}: frames {last + 1:.0f} to {first - 1:.0f} "
                 "are missing (a file of the series is absent?)"
             )
             raise MissingFileError(after.path, msg)

@@ -93,7 +93,7 @@ def build(dtype: np.dtype[Any], path: Path) -> Path:
     if compiler is None:
         raise RuntimeError("no C compiler (cc) to link the library with")
     code, stubs = _object_code(dtype)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # ours alone (see _ours)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".build-") as work:
         folder = Path(work)
         (folder / "kernel.o").write_bytes(code)
@@ -103,20 +103,17 @@ def build(dtype: np.dtype[Any], path: Path) -> Path:
         done = subprocess.run(command, cwd=folder, capture_output=True, text=True, check=False)
         if done.returncode:
             raise RuntimeError(f"linking failed: {done.stderr.strip()[-2000:]}")
+        os.chmod(built, 0o755)  # the cache refuses libraries others could write
+        _check(dtype, built)  # checked where it was built: no process loads it unchecked
         os.replace(built, path)
-    try:
-        _check(dtype)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
     return path
 
 
-def _check(dtype: np.dtype[Any]) -> None:
-    """The library's sums equal numba's, bit for bit, for every set of planes."""
+def _check(dtype: np.dtype[Any], path: Path) -> None:
+    """The library at ``path`` sums as numba does, bit for bit, for every set of planes."""
     from napari_scanimage.scan.running_sums_kernel import add_rows  # noqa: PLC0415
 
-    compiled = load(dtype)
+    compiled = load(dtype, path)
     if not isinstance(compiled, CompiledAddRows):
         raise RuntimeError("the library does not load")
     rng = np.random.default_rng(0)

@@ -165,14 +165,19 @@ def _is(
 _loaded: dict[Path, CompiledAddRows] = {}
 
 
-def load(dtype: np.dtype[Any]) -> CompiledAddRows | None:
-    """The compiled ``add_rows`` for ``dtype``, if its library was built; else None."""
-    path = library_path(dtype)
+def load(dtype: np.dtype[Any], path: Path | None = None) -> CompiledAddRows | None:
+    """The compiled ``add_rows`` for ``dtype``, if its library was built; else None.
+
+    ``path`` loads a library from elsewhere (the build checks one before moving it
+    into the cache).  A library that another user could have written is refused.
+    """
+    cached = path is None
+    path = library_path(dtype) if path is None else path
     if path is None:
         return None
-    if path in _loaded:
+    if cached and path in _loaded:
         return _loaded[path]
-    if not path.is_file():
+    if not path.is_file() or not _ours(path):
         return None
     import ctypes  # noqa: PLC0415 - only with a library to load
 
@@ -186,8 +191,28 @@ def load(dtype: np.dtype[Any]) -> CompiledAddRows | None:
         ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
         ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p,
     ]  # fmt: skip
-    _loaded[path] = CompiledAddRows(function, dtype)
-    return _loaded[path]
+    compiled = CompiledAddRows(function, dtype)
+    if cached:
+        _loaded[path] = compiled
+    return compiled
+
+
+def _ours(path: Path) -> bool:
+    """Whether this user owns the library and its folder and no one else can write them.
+
+    A library is machine code every summing process runs: one planted in a shared
+    or group-writable cache folder must never be loaded.
+    """
+    if not hasattr(os, "getuid"):
+        return True  # no POSIX owners to check (such systems build no library anyway)
+    try:
+        for item in (path, path.parent):
+            status = item.stat()
+            if status.st_uid != os.getuid() or status.st_mode & 0o022:
+                return False
+    except OSError:
+        return False
+    return True
 
 
 def add_rows_for(dtype: np.dtype[Any]) -> Callable[..., None]:

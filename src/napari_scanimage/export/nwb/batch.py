@@ -25,6 +25,8 @@ from napari_scanimage.export.batch import (
     write_summary,
 )
 from napari_scanimage.export.errors import ExportError
+from napari_scanimage.export.nwb.conversion import check_same_conversion, conversion_record
+from napari_scanimage.export.nwb.header import read_header_record
 from napari_scanimage.export.nwb.metadata import load_metadata
 from napari_scanimage.export.nwb.plan import NwbPlan
 from napari_scanimage.export.nwb.read import written_by_us
@@ -114,7 +116,11 @@ def convert_one_nwb(
     def convert(scan: Scan) -> bool:
         store = acquisition.store
         if store.is_file() and not overwrite and written_by_us(store):
-            return True  # complete already: left as it is
+            # complete already: kept only if made from these files with these settings
+            plan = NwbPlan.of(scan, **{k: options[k] for k in _PLAN_OPTIONS if k in options})
+            recorded = read_header_record(store).get("conversion")
+            check_same_conversion(recorded, conversion_record(scan, plan), store)
+            return True
         to_nwb(scan, store, progress=progress, **options)
         return False
 

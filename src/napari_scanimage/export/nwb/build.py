@@ -50,7 +50,11 @@ _UNKNOWN_AGE = "P0D/"
 
 
 def build_nwbfile(
-    scan: Scan, metadata: NwbMetadata, plan: NwbPlan, moved: Callable[[], None] | None = None
+    scan: Scan,
+    metadata: NwbMetadata,
+    plan: NwbPlan,
+    moved: Callable[[], None] | None = None,
+    conversion: dict[str, Any] | None = None,
 ) -> NWBFile:
     """Everything of the file, with iterators for the pixels; ``moved`` ticks per buffer."""
     start, clock_note = session_start(scan, metadata)
@@ -66,7 +70,7 @@ def build_nwbfile(
         session_description=given.pop("session_description", _session_description(scan, plan)),
         identifier=given.pop("identifier", str(uuid.uuid4())),
         session_start_time=start,
-        data_collection=header_record(scan),
+        data_collection=header_record(scan, conversion),
         was_generated_by=[["ScanImage", scan.version], [GENERATOR, __version__]],
         notes="\n".join(notes),
         **given,

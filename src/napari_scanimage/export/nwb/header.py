@@ -39,8 +39,8 @@ __all__ = ["KIND", "header_bytes", "header_record", "read_header_record"]
 KIND = "ScanImage header"
 
 
-def header_record(scan: Scan) -> str:
-    """The JSON text stored in ``data_collection``."""
+def header_record(scan: Scan, conversion: dict[str, Any] | None = None) -> str:
+    """The JSON text stored in ``data_collection`` (with the conversion's record, if given)."""
     header = scan.header
     raw = header.raw
     record: dict[str, Any] = {
@@ -72,6 +72,8 @@ def header_record(scan: Scan) -> str:
         record.setdefault("RoiGroups", "")
     if _rebuild(record) != raw:
         record["raw_base64"] = base64.b64encode(raw).decode("ascii")
+    if conversion is not None:
+        record["conversion"] = conversion  # sources and settings (see .conversion)
     return json.dumps(record, ensure_ascii=False)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from napari_scanimage.export.errors import ExportError
+from napari_scanimage.export.nwb.conversion import conversion_record
 from napari_scanimage.export.nwb.metadata import load_metadata
 from napari_scanimage.export.nwb.plan import NwbPlan
 from napari_scanimage.export.nwb.requires import require_nwb
@@ -107,7 +108,7 @@ def to_nwb(
         report(done, total)
 
     report(0, total)
-    nwbfile = build_nwbfile(scan, checked, plan, moved)
+    nwbfile = build_nwbfile(scan, checked, plan, moved, conversion_record(scan, plan))
     with partial_file(target) as partial:
         _write(nwbfile, partial)
     return target
