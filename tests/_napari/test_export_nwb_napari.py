@@ -95,8 +95,11 @@ def test_the_panel_saves_what_it_shows_as_nwb(panel, tmp_path, qtbot):
 
 
 def test_an_existing_file_is_an_error_until_replace_is_ticked(panel, tmp_path, qtbot, monkeypatch):
+    from napari_scanimage._napari._widget import ScanImageWidget
+
     errors = []
-    monkeypatch.setattr(panel, "show_error", errors.append)
+    # patched on the class: magicgui containers treat instance attributes as widgets
+    monkeypatch.setattr(ScanImageWidget, "show_error", lambda self, exc: errors.append(exc))
     export = panel.export
     export.format.value = "NWB"
     target = tmp_path / "taken.nwb"
