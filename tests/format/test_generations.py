@@ -12,7 +12,7 @@ import tifffile
 
 from napari_scanimage.errors import NotScanImageError, UnsupportedVersionError
 from napari_scanimage.format.descriptions import parse_description, read_number
-from napari_scanimage.format.header import ScanImageHeader, is_scanimage_file
+from napari_scanimage.format.header import is_scanimage_file, read_header
 from napari_scanimage.format.legacy_header import read_legacy_header
 from napari_scanimage.format.legacy_index import ClassicTiffHandle, index_pages, open_handle
 from napari_scanimage.format.sniff import looks_like_scanimage
@@ -122,7 +122,7 @@ def test_resaved_file_reads_software_and_artist_tags(tmp_path):
     assert header.get("SI.hChannels.channelSave") == [1, 2]
     assert header.roi_groups["RoiGroups"]["imagingRoiGroup"]["rois"]["name"] == "ROI 1"
     with open_handle(out) as handle:
-        assert ScanImageHeader.from_file(handle).generation == "2016+"
+        assert read_header(handle).generation == "2016+"
         index = index_pages(handle)
     assert index.count == written.num_pages
     assert index.stride is None

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_scanimage.format.header import ScanImageHeader
+from napari_scanimage.format.header import read_header
 from napari_scanimage.format.page_index import PageIndex
 from napari_scanimage.format.tiff import TiffFileHandle
 from napari_scanimage.testing import RoiSpec, ScanSpec
@@ -68,7 +68,7 @@ def test_opening_reads_a_few_small_pieces(write, monkeypatch):
 
     monkeypatch.setattr(os, "pread", counting_pread)
     with TiffFileHandle(path) as handle:
-        ScanImageHeader.from_file(handle)
+        read_header(handle)
         index = PageIndex.build(handle)
     assert index.count == 2000
     # the head (header, static block, IFD 0), then IFD 1/3 of the way, 2/3, and the last

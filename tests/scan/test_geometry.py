@@ -25,7 +25,7 @@ from napari_scanimage import (
     read_scan,
 )
 from napari_scanimage.errors import ScanImageFileError
-from napari_scanimage.format.header import ScanImageHeader
+from napari_scanimage.format.header import ScanImageHeader, read_header
 from napari_scanimage.format.page_index import PageIndex
 from napari_scanimage.format.tiff import TiffFileHandle
 from napari_scanimage.scan.fields import RoiPlacement, _scanfield_at, rois_at_depth
@@ -854,7 +854,7 @@ def rewrite_header_line(path, line):
 
 def header_of(path):
     with TiffFileHandle(path) as handle:
-        return ScanImageHeader.from_file(handle)
+        return read_header(handle)
 
 
 @pytest.mark.parametrize(

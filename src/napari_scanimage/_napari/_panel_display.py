@@ -15,7 +15,7 @@ from napari_scanimage._napari._sections import limit_rows
 from napari_scanimage.scan.fields import Trim
 
 if TYPE_CHECKING:
-    from napari_scanimage._napari._widget import ScanImageWidget
+    from napari_scanimage._napari._host import PanelHost
     from napari_scanimage.scan.scan import Scan
 
 __all__ = ["MAX_TRIM", "DisplayPanel"]
@@ -28,10 +28,10 @@ LIST_ROWS = 6
 class DisplayPanel(Container):
     """Fields, channels, *Join contiguous ROIs* and per-ROI trims."""
 
-    def __init__(self, host: ScanImageWidget) -> None:
+    def __init__(self, host: PanelHost) -> None:
         super().__init__(labels=True)
         self._host = host
-        self.fields = Select(label="Fields", choices=self._field_choices)
+        self.fields = Select(label="Fields", choices=self.field_choices)
         self.channels = Select(label="Channels", choices=self._channel_choices)
         self.join = CheckBox(text="Join contiguous ROIs", value=False, label="")
         self.trims = {
@@ -44,7 +44,7 @@ class DisplayPanel(Container):
         for widget in (self.fields, self.channels, self.join, *self.trims.values()):
             widget.changed.connect(host.apply_options)
 
-    def _field_choices(self, _widget: Any = None) -> list[tuple[str, int]]:
+    def field_choices(self, _widget: Any = None) -> list[tuple[str, int]]:
         if self._host.store is not None:
             return self._host.store.field_choices()
         scan = self._host.scan

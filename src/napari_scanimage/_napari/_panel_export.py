@@ -11,7 +11,7 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, PushButton
 from napari_scanimage.scan.files import acquisition_stem
 
 if TYPE_CHECKING:
-    from napari_scanimage._napari._widget import ScanImageWidget
+    from napari_scanimage._napari._host import PanelHost
 
 __all__ = ["FORMATS", "ExportPanel"]
 
@@ -22,7 +22,7 @@ FORMATS = {"OME-Zarr": ".zarr", "NWB": ".nwb"}
 class ExportPanel(Container):
     """A format, a path (default: beside the files), NWB's metadata file, and *Save*."""
 
-    def __init__(self, host: ScanImageWidget) -> None:
+    def __init__(self, host: PanelHost) -> None:
         super().__init__(labels=True)
         self._host = host
         self.format = ComboBox(choices=list(FORMATS), value="OME-Zarr", label="Format")

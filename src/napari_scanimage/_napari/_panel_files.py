@@ -13,7 +13,7 @@ from napari_scanimage.scan.scan import Scan, read_scan
 from napari_scanimage.summary import format_short_summary, summarize
 
 if TYPE_CHECKING:
-    from napari_scanimage._napari._widget import ScanImageWidget
+    from napari_scanimage._napari._host import PanelHost
 
 __all__ = ["FilesPanel"]
 
@@ -21,7 +21,7 @@ __all__ = ["FilesPanel"]
 class FilesPanel(Container):
     """The scan's summary; *Open scan* reads files in a worker, off the GUI thread."""
 
-    def __init__(self, host: ScanImageWidget) -> None:
+    def __init__(self, host: PanelHost) -> None:
         super().__init__(labels=False)
         self._host = host
         self.summary = Label(value="No ScanImage scan open.", label="")

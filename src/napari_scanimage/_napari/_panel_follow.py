@@ -15,7 +15,7 @@ from magicgui.widgets import CheckBox, Container, FloatSpinBox, Label
 from qtpy.QtCore import QTimer
 
 if TYPE_CHECKING:
-    from napari_scanimage._napari._widget import ScanImageWidget
+    from napari_scanimage._napari._host import PanelHost
     from napari_scanimage.scan.scan import Scan
 
 __all__ = ["FollowPanel"]
@@ -29,7 +29,7 @@ def _look(scan: Scan) -> tuple[int, bool]:
 class FollowPanel(Container):
     """*Follow acquisition*, its poll interval, and *Stay on the newest frame*."""
 
-    def __init__(self, host: ScanImageWidget) -> None:
+    def __init__(self, host: PanelHost) -> None:
         super().__init__(labels=True)
         self._host = host
         self.follow = CheckBox(text="Follow acquisition", value=False, label="")

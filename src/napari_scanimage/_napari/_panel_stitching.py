@@ -9,7 +9,7 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label,
 from napari_scanimage.scan.seams import check_seams
 
 if TYPE_CHECKING:
-    from napari_scanimage._napari._widget import ScanImageWidget
+    from napari_scanimage._napari._host import PanelHost
     from napari_scanimage.scan.phase import PhaseOption
     from napari_scanimage.scan.scan import Scan
 
@@ -30,12 +30,12 @@ def edge_hint(contrast: float) -> str:
 class StitchingPanel(Container):
     """Checks that mROI strips were stitched right, and the views that show it."""
 
-    def __init__(self, host: ScanImageWidget) -> None:
+    def __init__(self, host: PanelHost) -> None:
         super().__init__(labels=True)
         self._host = host
         self.phase = CheckBox(text="Correct bidirectional scan phase", value=False, label="")
         self.phase_info = Label(value="", label="Phase (px)")
-        self.phase_field = ComboBox(label="Field", choices=host.display._field_choices)
+        self.phase_field = ComboBox(label="Field", choices=host.field_choices)
         self.phase_field.tooltip = "The field whose scan-phase offset Set offset sets"
         self.phase_value = FloatSpinBox(label="to (px)", min=-20.0, max=20.0, step=0.05)
         self.phase_set = PushButton(text="Set offset", label="")

@@ -96,6 +96,10 @@ class ScanImageWidget(Container):
         """The trims set in the panel."""
         return self.display.trim
 
+    def field_choices(self, _widget: Any = None) -> list[tuple[str, int]]:
+        """``(label, index)`` of the fields, as the *Display* section lists them."""
+        return self.display.field_choices()
+
     def selection(self) -> tuple[list[int], list[int]]:
         """``(fields, channels)`` chosen in the panel, sorted."""
         return sorted(self.display.fields.value), sorted(self.display.channels.value)

@@ -4,19 +4,19 @@ ScanImage 2016+ puts a 16-byte block at byte 16 of the BigTIFF (magic,
 TIFF-format version, two lengths) followed by the FrameData text (MATLAB
 ``SI.x = v`` lines, or JSON when the rig sets ``useJsonHeaderFormat``) and the
 RoiGroups JSON.  Every page's Software/Artist tag points back at it, so it is
-read once per file.  Files without the block (ScanImage 3.x to 2015, files
-re-saved by other tools) are read by ``legacy_header`` into the same
-:class:`ScanImageHeader`, whose ``generation`` and ``container`` say which.
+read once per file.  :func:`read_header` is the one entry point for every
+generation: files without the block (ScanImage 3.x to 2015, files re-saved by
+other tools) it hands to :mod:`.legacy_header`, which fills the same
+:class:`~.header_model.ScanImageHeader`, its ``generation`` and ``container``
+saying which.  The imports go one way: this module -> the legacy readers ->
+:mod:`.header_model`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import math
 import os
 import struct
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
 
 from napari_scanimage.errors import (
@@ -25,26 +25,37 @@ from napari_scanimage.errors import (
     ScanImageFileError,
     UnsupportedVersionError,
 )
+from napari_scanimage.format.header_model import (
+    SCANIMAGE_MAGIC,
+    ScanImageHeader,
+    decode_json,
+    lookup,
+)
+from napari_scanimage.format.legacy_limits import REMOTE_LEGACY
 from napari_scanimage.format.matlab import parse_matlab_lines
 from napari_scanimage.format.sniff import looks_like_scanimage
 from napari_scanimage.format.tiff import is_regular_file
 from napari_scanimage.format.urls import is_url
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
 
     from napari_scanimage.format.remote import RemoteObject
     from napari_scanimage.format.tiff import TiffFileHandle
 
-__all__ = ["SCANIMAGE_MAGIC", "ScanImageHeader", "decode_json", "is_scanimage_file", "lookup"]
+__all__ = [
+    "SCANIMAGE_MAGIC",
+    "ScanImageHeader",
+    "decode_json",
+    "is_scanimage_file",
+    "lookup",
+    "read_header",
+]
 
-SCANIMAGE_MAGIC = 0x07030301
 _MAX_BLOCK = 16 * 2**20
 """Longest FrameData or RoiGroups block read (bytes).  Real ones are 20 kB to 1 MB, even
 with a vDAQ's 64-channel tables; a hostile 46 MB block of 2 million keys took 14 s
 and 1 GB to parse, so anything this long is refused instead."""
-_JSON_WORDS = {"_Inf_": math.inf, "-_Inf_": -math.inf, "_NaN_": math.nan}
-_MISSING = object()
 
 
 def _load_json(path: str, text: str, part: str) -> Any:
@@ -118,157 +129,45 @@ class _RangeFile:
         return data
 
 
-def decode_json(value: Any) -> Any:
-    """Undo MATLAB's JSON encodings: ``"_Inf_"`` strings and ``_ArrayType_`` objects.
+def read_header(handle: TiffFileHandle) -> ScanImageHeader:
+    """Read and parse the header of an open file.
 
-    Examples
-    --------
-    >>> decode_json({"a": "_Inf_", "b": {"_ArrayType_": "double", "_ArraySize_": [1, 0],
-    ...                                  "_ArrayData_": None}})
-    {'a': inf, 'b': []}
+    2016+ BigTIFFs carry it in the static block; files without one (classic
+    TIFFs of older generations, files re-saved by other tools) are read by
+    :func:`napari_scanimage.format.legacy_header.read_legacy_header`.
     """
-    if isinstance(value, dict):
-        if "_ArrayType_" in value:
-            data = value.get("_ArrayData_")
-            return [] if data is None else decode_json(data)
-        return {key: decode_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [decode_json(item) for item in value]
-    if isinstance(value, str):
-        return _JSON_WORDS.get(value, value)
-    return value
+    path = handle.path
+    magic = struct.unpack("<I", handle.read(16, 4))[0] if handle.size >= 32 else None
+    if magic != SCANIMAGE_MAGIC or not handle.read(0, 4).startswith(b"II+"):
+        if handle.source is not None:
+            raise UnsupportedVersionError(path, REMOTE_LEGACY)
+        # tifffile, which the legacy reader needs, loads only for such files
+        from napari_scanimage.format.legacy_header import read_legacy_header  # noqa: PLC0415
 
-
-def lookup(tree: dict[str, Any], dotted: str, default: Any = _MISSING) -> Any:
-    """Get a nested value by its dotted name, e.g. ``'SI.hRoiManager.linePeriod'``.
-
-    Raises ``KeyError`` naming the whole dotted key when it is absent and no
-    default is given.
-    """
-    node: Any = tree
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            if default is _MISSING:
-                raise KeyError(dotted)
-            return default
-        node = node[part]
-    return node
-
-
-@dataclass(frozen=True, eq=False)
-class ScanImageHeader:
-    """The parsed static header of one ScanImage file."""
-
-    path: str
-    """File the header was read from."""
-    tiff_format_version: int
-    """``SI.TIFF_FORMAT_VERSION``: 3 (2016-2018) or 4 (2019 and later); 0 where the
-    header has none (ScanImage 3.x to 2015)."""
-    frame_data: dict[str, Any]
-    """FrameData as nested dicts rooted at ``'SI'``, whichever style it was written in."""
-    roi_groups: dict[str, Any]
-    """RoiGroups JSON (``{'RoiGroups': {'imagingRoiGroup': ...}}``), MATLAB encodings undone."""
-    style: Literal["matlab", "json"]
-    """How FrameData was written."""
-    raw: bytes
-    """The whole static block (files without one: the header as found); files of one
-    acquisition have identical ones."""
-    generation: str = "2016+"
-    """ScanImage generation the header was written by: '3.x', '4.x', '5.0/5.1',
-    '5.2/2015' or '2016+' (decided from the keys found, not the version number)."""
-    container: str = "BigTIFF with ScanImage's static header block"
-    """The TIFF flavour and where the header was found in it."""
-
-    @classmethod
-    def from_file(cls, handle: TiffFileHandle) -> ScanImageHeader:
-        """Read and parse the header of an open file.
-
-        2016+ BigTIFFs carry it in the static block; files without one (classic
-        TIFFs of older generations, files re-saved by other tools) are read by
-        :func:`napari_scanimage.format.legacy_header.read_legacy_header`.
-        """
-        path = handle.path
-        magic = struct.unpack("<I", handle.read(16, 4))[0] if handle.size >= 32 else None
-        if magic != SCANIMAGE_MAGIC or not handle.read(0, 4).startswith(b"II+"):
-            from napari_scanimage.format.legacy_header import (  # noqa: PLC0415 - cycle
-                read_legacy_header,
-            )
-            from napari_scanimage.format.legacy_index import REMOTE_LEGACY  # noqa: PLC0415
-
-            if handle.source is not None:
-                raise UnsupportedVersionError(path, REMOTE_LEGACY)
-
-            return read_legacy_header(path)
-        magic, version, n0, n1 = struct.unpack("<IIII", handle.read(16, 16))
-        if version < 3:
-            msg = f"ScanImage TIFF format version {version} is not supported (3 or 4)"
-            raise UnsupportedVersionError(path, msg)
-        if 32 + n0 + n1 > handle.size:
-            msg = f"header lengths ({n0} + {n1} bytes) run past the end of the file"
-            raise NotScanImageError(path, msg)
-        if max(n0, n1) > _MAX_BLOCK:
-            msg = (
-                f"its ScanImage header block is {max(n0, n1) / 2**20:.0f} MB; real ones are "
-                f"under 1 MB and this reader refuses more than {_MAX_BLOCK // 2**20} MB"
-            )
-            raise UnsupportedVersionError(path, msg)
-        raw = handle.read(16, 16 + n0 + n1)
-        text = raw[16 : 16 + n0].rstrip(b"\0").decode("utf-8", errors="replace")
-        roi_text = raw[16 + n0 :].rstrip(b"\0").decode("utf-8", errors="replace")
-        style: Literal["matlab", "json"] = "json" if text.lstrip().startswith("{") else "matlab"
-        frame_data = (
-            _load_json(path, text, "FrameData") if style == "json" else parse_matlab_lines(text)
+        return read_legacy_header(path)
+    magic, version, n0, n1 = struct.unpack("<IIII", handle.read(16, 16))
+    if version < 3:
+        msg = f"ScanImage TIFF format version {version} is not supported (3 or 4)"
+        raise UnsupportedVersionError(path, msg)
+    if 32 + n0 + n1 > handle.size:
+        msg = f"header lengths ({n0} + {n1} bytes) run past the end of the file"
+        raise NotScanImageError(path, msg)
+    if max(n0, n1) > _MAX_BLOCK:
+        msg = (
+            f"its ScanImage header block is {max(n0, n1) / 2**20:.0f} MB; real ones are "
+            f"under 1 MB and this reader refuses more than {_MAX_BLOCK // 2**20} MB"
         )
-        roi_groups = _load_json(path, roi_text, "RoiGroups") if roi_text.strip() else {}
-        if not isinstance(frame_data, dict) or not isinstance(frame_data.get("SI"), dict):
-            raise NotScanImageError(path, "the header has no SI.* entries")
-        if not isinstance(roi_groups, dict):
-            raise ScanImageFileError(path, "the RoiGroups JSON is not an object")
-        return cls(path, version, frame_data, roi_groups, style, raw)
-
-    def get(self, dotted: str, default: Any = _MISSING) -> Any:
-        """Look up a FrameData value by its ScanImage name, e.g. ``'SI.hRoiManager.linePeriod'``.
-
-        Without a default, a missing key raises ``ScanImageFileError`` naming the
-        file and the key.
-        """
-        try:
-            return lookup(self.frame_data, dotted, default)
-        except KeyError:
-            msg = f"the ScanImage header lacks {dotted}"
-            raise ScanImageFileError(self.path, msg) from None
-
-    @contextlib.contextmanager
-    def interpreting(self, what: str) -> Iterator[None]:
-        """Turn a surprise in a damaged header's values into an error naming the file.
-
-        Code that interprets FrameData or RoiGroups runs inside this, so a
-        wrongly typed or missing value never escapes as a bare numpy/Python error.
-        """
-        try:
-            yield
-        except ScanImageError:
-            raise
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
-            msg = f"cannot interpret the {what} ({type(exc).__name__}: {exc})"
-            raise ScanImageFileError(self.path, msg) from exc
-
-    def flag(self, dotted: str) -> bool:
-        """A FrameData switch: true, 1 or [1] is on; absent, false, 0 or text are off."""
-        value = lookup(self.frame_data, dotted, None)
-        if isinstance(value, list):
-            value = value[0] if len(value) == 1 else None
-        return isinstance(value, bool | int | float) and bool(value)
-
-    def number(self, dotted: str, default: float = math.nan) -> float:
-        """A numeric FrameData value, or ``default`` when absent or not a number."""
-        value = lookup(self.frame_data, dotted, None)
-        if isinstance(value, list) and len(value) == 1:
-            value = value[0]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return default
-        return float(value)
-
-    def has(self, dotted: str) -> bool:
-        """Whether FrameData holds ``dotted``."""
-        return lookup(self.frame_data, dotted, None) is not None
+        raise UnsupportedVersionError(path, msg)
+    raw = handle.read(16, 16 + n0 + n1)
+    text = raw[16 : 16 + n0].rstrip(b"\0").decode("utf-8", errors="replace")
+    roi_text = raw[16 + n0 :].rstrip(b"\0").decode("utf-8", errors="replace")
+    style: Literal["matlab", "json"] = "json" if text.lstrip().startswith("{") else "matlab"
+    frame_data = (
+        _load_json(path, text, "FrameData") if style == "json" else parse_matlab_lines(text)
+    )
+    roi_groups = _load_json(path, roi_text, "RoiGroups") if roi_text.strip() else {}
+    if not isinstance(frame_data, dict) or not isinstance(frame_data.get("SI"), dict):
+        raise NotScanImageError(path, "the header has no SI.* entries")
+    if not isinstance(roi_groups, dict):
+        raise ScanImageFileError(path, "the RoiGroups JSON is not an object")
+    return ScanImageHeader(path, version, frame_data, roi_groups, style, raw)

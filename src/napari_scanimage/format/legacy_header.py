@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import tifffile
 
@@ -36,7 +36,7 @@ from napari_scanimage.errors import (
     ScanImageFileError,
     UnsupportedVersionError,
 )
-from napari_scanimage.format.legacy_index import TIFFFILE_ERRORS
+from napari_scanimage.format.header_model import ScanImageHeader, decode_json, lookup
 from napari_scanimage.format.legacy_keys import (
     SI3_PREFIX,
     SI4_PREFIX,
@@ -44,10 +44,8 @@ from napari_scanimage.format.legacy_keys import (
     nest,
     translate,
 )
+from napari_scanimage.format.legacy_limits import TIFFFILE_ERRORS
 from napari_scanimage.format.matlab import parse_matlab_lines, parse_matlab_value
-
-if TYPE_CHECKING:
-    from napari_scanimage.format.header import ScanImageHeader
 
 __all__ = ["read_legacy_header"]
 
@@ -68,8 +66,6 @@ def _header_lines(text: str, prefixes: tuple[str, ...]) -> list[tuple[str, str]]
 def _modern_tree(text: str) -> dict[str, Any]:
     """``scanimage.SI.x`` / ``SI.x`` lines (or a JSON FrameData) as the ``SI`` tree."""
     if text.lstrip().startswith("{"):
-        from napari_scanimage.format.header import decode_json  # noqa: PLC0415 - cycle
-
         try:
             value = decode_json(json.loads(text.strip(" \0\r\n")))
         except (json.JSONDecodeError, RecursionError):
@@ -156,12 +152,6 @@ def read_legacy_header(path: str) -> ScanImageHeader:
     Raises ``NotScanImageError`` when no ScanImage header is found, and
     ``UnsupportedVersionError`` (naming the version) for what cannot be read.
     """
-    from napari_scanimage.format.header import (  # noqa: PLC0415 - header imports us lazily
-        ScanImageHeader,
-        decode_json,
-        lookup,
-    )
-
     first = _first_pages(path)
     container = first.container
     generation, where, text = _generation(first.description, first.software)

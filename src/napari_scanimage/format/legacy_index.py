@@ -24,7 +24,8 @@ from napari_scanimage.errors import (
     TruncatedFileError,
     UnsupportedVersionError,
 )
-from napari_scanimage.format.header import SCANIMAGE_MAGIC
+from napari_scanimage.format.header_model import SCANIMAGE_MAGIC
+from napari_scanimage.format.legacy_limits import REMOTE_LEGACY, TIFFFILE_ERRORS
 from napari_scanimage.format.page_index import PageIndex
 from napari_scanimage.format.tiff import Ifd, TiffFileHandle, is_regular_file
 from napari_scanimage.format.urls import is_url
@@ -35,34 +36,13 @@ if TYPE_CHECKING:
     import tifffile
 
 __all__ = [
-    "TIFFFILE_ERRORS",
     "ClassicTiffHandle",
     "has_static_block",
     "index_pages",
     "open_handle",
 ]
 
-TIFFFILE_ERRORS = (
-    OSError,
-    ValueError,
-    IndexError,
-    KeyError,
-    TypeError,
-    AttributeError,
-    OverflowError,
-    RecursionError,
-    struct.error,
-)
-"""What tifffile raises on damaged files; turned into our errors naming the file.
-
-(``tifffile.TiffFileError`` is a ``ValueError``: tifffile is imported only for
-the files that need it, so that opening a 2016+ file never loads it.)"""
-
 _DESCRIPTION = 270
-REMOTE_LEGACY = (
-    "a TIFF without ScanImage's static header block (ScanImage 2015 or older, or re-saved "
-    "by another tool): such files are read from local disks only; download it first"
-)
 
 
 class ClassicTiffHandle(TiffFileHandle):

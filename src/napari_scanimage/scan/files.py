@@ -17,13 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from napari_scanimage.errors import ScanImageError, ScanImageFileError, ScanImageNotFoundError
-from napari_scanimage.format.urls import (
-    forget_listings,
-    has_query,
-    is_url,
-    list_objects,
-    redact,
-)
+from napari_scanimage.format.listing import forget_listings, list_objects
+from napari_scanimage.format.urls import has_query, is_url, redact
 
 __all__ = [
     "PathsLike",

@@ -11,7 +11,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from napari_scanimage.errors import NotScanImageError, ScanImageWarning
-from napari_scanimage.format.header import ScanImageHeader
+from napari_scanimage.format.header import read_header
 from napari_scanimage.format.legacy_index import open_handle
 from napari_scanimage.scan.files import PathsLike, expand_paths, split_counters
 from napari_scanimage.scan.scan import Scan, read_scan
@@ -35,7 +35,7 @@ def group_acquisitions(paths: PathsLike) -> list[list[str]]:
     for path in expand_paths(paths):
         try:
             with open_handle(path) as handle:  # classic TIFFs too
-                header = ScanImageHeader.from_file(handle)
+                header = read_header(handle)
         except NotScanImageError as exc:
             skipped.append(str(exc))
             continue

@@ -34,7 +34,7 @@ from napari_scanimage.errors import (
     TruncatedFileError,
 )
 from napari_scanimage.format.descriptions import read_number
-from napari_scanimage.format.header import ScanImageHeader
+from napari_scanimage.format.header import ScanImageHeader, read_header
 from napari_scanimage.format.legacy_index import index_pages, open_handle
 from napari_scanimage.format.page_reader import PageReader
 from napari_scanimage.format.tiff import is_regular_file
@@ -319,7 +319,7 @@ def _open_one(
 ) -> tuple[ScanImageHeader, PageReader]:
     """Open and index one file, checking its header against ``header``."""
     with open_handle(path, storage_options) as handle:  # classic TIFFs too, and URLs
-        this = ScanImageHeader.from_file(handle)
+        this = read_header(handle)
         if header is not None:
             _check_same_acquisition(header, this)
         index = index_pages(handle)  # one tifffile pass where there is no static block
