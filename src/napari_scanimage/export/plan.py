@@ -229,12 +229,7 @@ class ExportPlan:
         settings = {
             "format": FORMATS[self.ngff],
             "files": recipe.file_records(),
-            "dtype": recipe.dtype,
-            "join_contiguous": recipe.join_contiguous,
-            "trim": list(recipe.trim),
-            "scan_phase": None
-            if recipe.scan_phase is None
-            else [list(p) for p in recipe.scan_phase],
+            **recipe.read_settings(),
             "num_frames": recipe.num_frames,
             "fields": [image.field.index for image in self.images],
             "channels": list(self.channels),

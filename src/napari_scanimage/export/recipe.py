@@ -82,6 +82,19 @@ class ScanRecipe:
         sizes = self.sizes or tuple(os.path.getsize(f) for f in self.files)
         return [{"path": f, "bytes": n} for f, n in zip(self.files, sizes, strict=True)]
 
+    def read_settings(self) -> dict[str, Any]:
+        """How the pixels are read (dtype, joining, trims, phase), as JSON-ready values.
+
+        Part of every output's recorded settings: a resumed or re-run export must
+        read the pixels the same way.
+        """
+        return {
+            "dtype": self.dtype,
+            "join_contiguous": self.join_contiguous,
+            "trim": list(self.trim),
+            "scan_phase": None if self.scan_phase is None else [list(p) for p in self.scan_phase],
+        }
+
     def options_given(self) -> dict[str, Any] | None:
         """The fsspec options remote files were opened with, or None."""
         return self.storage_options

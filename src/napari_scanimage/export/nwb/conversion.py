@@ -36,12 +36,7 @@ def conversion_record(scan: Scan, plan: NwbPlan) -> dict[str, Any]:
             "channels": list(plan.channels),
             "compression": plan.compression,
             "compression_level": plan.compression_level,
-            "dtype": recipe.dtype,
-            "join_contiguous": recipe.join_contiguous,
-            "trim": list(recipe.trim),
-            "scan_phase": None
-            if recipe.scan_phase is None
-            else [list(p) for p in recipe.scan_phase],
+            **recipe.read_settings(),
         },
     }
 
