@@ -27,12 +27,9 @@ def __getattr__(name: str) -> Any:
     """``__version__``, looked up when first asked for (importlib.metadata is slow to load)."""
     if name != "__version__":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+    from napari_scanimage._version import package_version  # noqa: PLC0415
 
-    try:
-        found = version("napari-scanimage")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        found = "unknown"
+    found = package_version()
     globals()["__version__"] = found
     return found
 

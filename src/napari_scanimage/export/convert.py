@@ -11,7 +11,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from napari_scanimage import __version__
+from napari_scanimage._version import package_version
 from napari_scanimage.export import chunks
 from napari_scanimage.export.describe import KEY, field_record, image_name, root_record
 from napari_scanimage.export.display import channel_window
@@ -117,8 +117,8 @@ def to_zarr(
         ngff=ngff,
         shard_frames=shard_frames,
     )
-    creator = f"napari-scanimage {__version__}"
-    record = root_record(scan, plan, creator=creator, version=__version__)
+    creator = f"napari-scanimage {package_version()}"
+    record = root_record(scan, plan, creator=creator, version=package_version())
     recorded = prepare(target, plan, record, overwrite=overwrite)
     if recorded is None:
         logger.info("%s is complete with these settings; nothing to do", target)

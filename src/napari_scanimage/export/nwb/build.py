@@ -20,7 +20,7 @@ from pynwb import NWBFile
 from pynwb.file import Subject
 from pynwb.ophys import TwoPhotonSeries
 
-from napari_scanimage import __version__
+from napari_scanimage._version import package_version
 from napari_scanimage.export.nwb.clock import session_start
 from napari_scanimage.export.nwb.frames import FieldFrames, ReusedBuffer
 from napari_scanimage.export.nwb.header import header_record
@@ -71,7 +71,7 @@ def build_nwbfile(
         identifier=given.pop("identifier", str(uuid.uuid4())),
         session_start_time=start,
         data_collection=header_record(scan, conversion),
-        was_generated_by=[["ScanImage", scan.version], [GENERATOR, __version__]],
+        was_generated_by=[["ScanImage", scan.version], [GENERATOR, package_version()]],
         notes="\n".join(notes),
         **given,
     )
@@ -159,7 +159,7 @@ def _reading(scan: Scan, series: SeriesPlan) -> str:
     else:
         phase = "not corrected"
     return (
-        f"pixels exactly as napari-scanimage {__version__} reads them: "
+        f"pixels exactly as napari-scanimage {package_version()} reads them: "
         f"Scan.read_field({series.field.index}, channels=[{series.channel}]) with "
         f"join_contiguous={scan.join_contiguous}, trim (left, right, top, bottom) = "
         f"({trim.left}, {trim.right}, {trim.top}, {trim.bottom}), bidirectional scan phase "
@@ -181,7 +181,7 @@ def _provenance(scan: Scan) -> str:
     names = [os.path.basename(p) for p in scan.filenames]
     listing = ", ".join(names) if len(names) <= 3 else f"{names[0]} ... {names[-1]}"
     return (
-        f"Converted by napari-scanimage {__version__} from {len(names)} ScanImage "
+        f"Converted by napari-scanimage {package_version()} from {len(names)} ScanImage "
         f"{scan.version} file(s): {listing}. The whole ScanImage header (FrameData and "
         "RoiGroups, exactly) is the JSON in /general/data_collection."
     )
