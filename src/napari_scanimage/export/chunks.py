@@ -18,6 +18,7 @@ import numpy as np
 import zarr
 
 from napari_scanimage.export.chunk_files import ChunkFiles
+from napari_scanimage.export.early_read import early_frames
 from napari_scanimage.export.session import cached
 from napari_scanimage.export.store import NOT_DONE, array_path, records_path
 
@@ -112,10 +113,12 @@ def write_chunk(task: ChunkTask) -> bool:
     region = task.region()
     if task.expected is not None and _stored_checksum(array, region) == task.expected:
         return False
-    frames = np.arange(task.start, task.stop)
-    scan = task.recipe.open()
-    out = _buffer(scan, task)
-    data = scan.read_field(task.field, channels=[task.channel], frames=frames, out=out)
+    data = early_frames(task.recipe.session, task.field, task.channel, task.start, task.stop)
+    if data is None:
+        frames = np.arange(task.start, task.stop)
+        scan = task.recipe.open()
+        out = _buffer(scan, task)
+        data = scan.read_field(task.field, channels=[task.channel], frames=frames, out=out)
     if task.has_z:
         data = data[:, :, np.newaxis]
     files = _chunk_files(task, array)

@@ -12,15 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from napari_scanimage._version import package_version
-from napari_scanimage.export import chunks
 from napari_scanimage.export.describe import KEY, field_record, image_name, root_record
 from napari_scanimage.export.display import channel_window
+from napari_scanimage.export.early_read import start_early_read
 from napari_scanimage.export.ngff import image_attrs
 from napari_scanimage.export.ome_xml import metadata_xml
 from napari_scanimage.export.plan import ExportPlan
-from napari_scanimage.export.schedule import run_tasks
 from napari_scanimage.export.session import forget, remember
-from napari_scanimage.export.store import finish, prepare
 from napari_scanimage.scan.field_groups import group_fields
 
 if TYPE_CHECKING:
@@ -117,26 +115,36 @@ def to_zarr(
         ngff=ngff,
         shard_frames=shard_frames,
     )
-    creator = f"napari-scanimage {package_version()}"
-    record = root_record(scan, plan, creator=creator, version=package_version())
-    recorded = prepare(target, plan, record, overwrite=overwrite)
+    session = plan.recipe.session
+    if client is None:  # a cluster's workers read for themselves
+        start_early_read(scan, plan)  # reading overlaps the loading of zarr and dask
+    try:
+        # zarr and dask load here, on first use (0.2 s), not when the package loads
+        from napari_scanimage.export import chunks, schedule, store  # noqa: PLC0415
+
+        creator = f"napari-scanimage {package_version()}"
+        record = root_record(scan, plan, creator=creator, version=package_version())
+        recorded = store.prepare(target, plan, record, overwrite=overwrite)
+    except BaseException:
+        forget(session)
+        raise
     if recorded is None:
+        forget(session)
         logger.info("%s is complete with these settings; nothing to do", target)
         if progress is not None:
             progress(plan.num_chunks, plan.num_chunks)
         return target
     tasks = chunks.chunk_tasks(plan, target, recorded)
-    session = plan.recipe.session
     remember(session, plan.recipe, scan)  # this process reads through the caller's scan
     try:
-        written = run_tasks(chunks.write_chunk, tasks, client=client, progress=progress)
+        written = schedule.run_tasks(chunks.write_chunk, tasks, client=client, progress=progress)
     finally:
         forget(session)
         if client is not None:
             with suppress(OSError):  # a lost cluster must not hide the real error
                 client.run(forget, session)
     logger.info("%s: wrote %d chunks, kept %d", target, sum(written), len(written) - sum(written))
-    finish(target, plan, _image_attrs(scan, plan), _ome_xml(scan, plan, creator))
+    store.finish(target, plan, _image_attrs(scan, plan), _ome_xml(scan, plan, creator))
     return target
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable
 
-__all__ = ["cached", "count", "forget", "remember"]
+__all__ = ["cached", "count", "forget", "remember", "take"]
 
 T = TypeVar("T")
 
@@ -37,6 +37,12 @@ def remember(session: str, key: Hashable, value: object) -> None:
     """Use ``value`` for ``key`` in this process (e.g. the caller's open scan)."""
     with _LOCK:
         _OPEN[session, key] = value
+
+
+def take(session: str, key: Hashable) -> Any:
+    """Remove and return the session's object under ``key`` (None if there is none)."""
+    with _LOCK:
+        return _OPEN.pop((session, key), None)
 
 
 def forget(session: str) -> None:
