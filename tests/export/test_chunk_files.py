@@ -99,3 +99,23 @@ def test_chunks_that_split_a_frame_go_through_zarr(tmp_path):
     assert ChunkFiles.of(array) is None
     whole = zarr.create_array(str(tmp_path / "b.zarr"), chunks=(2, 1, 8, 8), **options)
     assert ChunkFiles.of(whole) is not None
+
+
+def test_a_link_planted_where_a_chunk_goes_is_refused_not_followed(tmp_path):
+    from napari_scanimage.export import ExportError
+
+    array = zarr.create_array(
+        str(tmp_path / "a.zarr"), shape=(4, 1, 8, 8), chunks=(2, 1, 8, 8), dtype="int16",
+        zarr_format=2, compressors=None, chunk_key_encoding={"name": "v2", "separator": "/"},
+    )  # fmt: skip
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    link = tmp_path / "a.zarr" / "0" / "0" / "0" / "0"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(victim)
+    files = ChunkFiles.of(array)
+    with pytest.raises(ExportError, match="symbolic link"):
+        files.write(0, 0, np.ones((2, 1, 8, 8), dtype="int16"))
+    assert victim.read_text() == "keep"
+    files.write(2, 0, np.ones((2, 1, 8, 8), dtype="int16"))  # other chunks are written
+    np.testing.assert_array_equal(array[2:], 1)

@@ -1,9 +1,9 @@
 """Writing a task's chunk, or whole shard, straight to its file, laid out as zarr would.
 
 zarr-python's write path (an asyncio pipeline, a codec call and a thread hop per
-chunk, 256 per shard) took 2-3x the time of the bytes' own ``cp`` on a 1 GB field;
-encoding with the same numcodecs codecs and writing each file in one go took
-0.4-0.9x (``benchmarks/bench_export.py``).  This covers only the layouts this
+chunk, 256 per shard) took 1.1-2.7x the time of the bytes' own ``cp`` on a 1 GB
+field; encoding with the same numcodecs codecs and writing each file in one go,
+0.75-1.6x (``benchmarks/bench_export.py --zarr``).  This covers only the layouts this
 package creates on a local disk: Zarr v2 arrays with no filters and no compressor,
 Zstd or Blosc; Zarr v3 arrays of one ``sharding_indexed`` codec over ``bytes``
 (little-endian) and optionally ``zstd``, indexed at the end by ``bytes`` + ``crc32c``.
@@ -14,6 +14,7 @@ byte-identical to zarr's; zarr writes the metadata and reads everything back.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,11 +23,14 @@ import google_crc32c
 import numcodecs  # type: ignore[import-untyped]
 import numpy as np
 
+from napari_scanimage.export.errors import ExportError
+
 if TYPE_CHECKING:
     import zarr
 
 __all__ = ["ChunkFiles"]
 
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
 _EMPTY = np.uint64(2**64 - 1)
 """Shard index entry of an inner chunk that was never written (offset and length)."""
 
@@ -86,7 +90,12 @@ class ChunkFiles:
         else:
             pieces = self._shard(data)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb", buffering=0) as fh:
+        try:  # never through a link planted in the store: it could point anywhere
+            fd = os.open(path, _CREATE, 0o666)
+        except OSError as exc:
+            kind = "a symbolic link" if path.is_symlink() else exc.strerror
+            raise ExportError(f"cannot write {path}: {kind}") from exc
+        with open(fd, "wb", buffering=0) as fh:
             for piece in pieces:
                 view = memoryview(piece).cast("B")
                 while view:  # a write may be short (signals, some file systems)
