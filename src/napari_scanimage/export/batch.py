@@ -36,6 +36,7 @@ from napari_scanimage.errors import ScanImageWarning
 from napari_scanimage.export.acquisitions import find_acquisitions
 from napari_scanimage.export.convert import plan_for, to_zarr
 from napari_scanimage.export.errors import ExportError
+from napari_scanimage.export.path_rules import within
 from napari_scanimage.scan.scan import read_scan
 
 if TYPE_CHECKING:
@@ -268,9 +269,8 @@ def summary_target(out_dir: str | os.PathLike[str], summary: str | os.PathLike[s
         return name
     folder = Path(out_dir)
     target = folder / name
-    inside = os.path.abspath(target).startswith(os.path.abspath(folder) + os.sep)
-    real = os.path.realpath(target.parent)
-    if not inside or not (real + os.sep).startswith(os.path.realpath(folder) + os.sep):
+    inside = within(os.path.abspath(target.parent), os.path.abspath(folder))
+    if not inside or not within(os.path.realpath(target.parent), os.path.realpath(folder)):
         msg = (
             f"summary {summary}: must stay inside the output folder {folder} "
             "(give an absolute path to write elsewhere)"

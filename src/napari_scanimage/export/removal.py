@@ -17,6 +17,7 @@ import stat
 from typing import TYPE_CHECKING, Any
 
 from napari_scanimage.export.errors import ExportError
+from napari_scanimage.export.path_rules import within
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -38,7 +39,7 @@ def check_outside(files: Sequence[str], store: Path) -> None:
     root = os.path.realpath(store)
     for name in files:
         real = os.path.realpath(name)
-        if real.startswith(root.rstrip(os.sep) + os.sep):
+        if within(real, root):
             msg = f"{name}: an input inside the output store {store}; write the store elsewhere"
             raise ExportError(msg)
 

@@ -19,6 +19,7 @@ import stat
 from typing import TYPE_CHECKING, Any
 
 from napari_scanimage.errors import StoreError
+from napari_scanimage.export.path_rules import within
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -38,10 +39,6 @@ MAX_NESTING = 64
 METADATA_NAMES = frozenset({".zgroup", ".zattrs", ".zarray", ".zmetadata", "zarr.json"})
 
 
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
 def checked_size(root: str, name: str, limit: int) -> int | None:
     """Size of the store's file ``name`` (relative), None if there is none.
 
@@ -56,7 +53,7 @@ def checked_size(root: str, name: str, limit: int) -> int | None:
     except OSError as exc:
         raise StoreError(root, f"cannot read {name}: {exc.strerror or exc}") from exc
     real = os.path.realpath(path)
-    if not _inside(real, root):
+    if not within(real, root):  # callers pass the store's real path
         raise StoreError(root, f"{name} links out of the store")
     try:
         info = os.stat(real)
