@@ -35,6 +35,9 @@ import numpy as np
 import numpy.typing as npt
 import tifffile
 
+from napari_scanimage.testing._matlab_text import _Col
+from napari_scanimage.testing._matlab_text import _mat as _matlab_literal
+
 if TYPE_CHECKING:
     import os
 
@@ -142,20 +145,8 @@ class LegacyTruth:
 
 
 def _mat(value: object) -> str:
-    """A MATLAB literal as ScanImage writes it."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, float):
-        return "Inf" if math.isinf(value) else f"{value:.6g}"
-    if isinstance(value, tuple):  # column vector
-        return "[" + ";".join(_mat(v) for v in value) + "]"
-    if isinstance(value, list):
-        if value and isinstance(value[0], list):
-            return "[" + ";".join(" ".join(_mat(v) for v in row) for row in value) + "]"
-        return "[" + " ".join(_mat(v) for v in value) + "]"
-    return str(value)
+    """A MATLAB literal as ScanImage writes it; a tuple is a column vector."""
+    return _matlab_literal(_Col(value) if type(value) is tuple else value)
 
 
 def _channels(spec: LegacySpec) -> object:
