@@ -88,7 +88,7 @@ class ChunkFiles:
         if self.shards is None:
             pieces = [self._encode(self._padded(data, self.chunks[0]))]
         else:
-            pieces = self._shard(data)
+            pieces = self._shard(data, self.shards[0] // self.chunks[0])
         path.parent.mkdir(parents=True, exist_ok=True)
         try:  # never through a link planted in the store: it could point anywhere
             fd = os.open(path, _CREATE, 0o666)
@@ -101,10 +101,9 @@ class ChunkFiles:
                 while view:  # a write may be short (signals, some file systems)
                     view = view[fh.write(view) :]
 
-    def _shard(self, data: np.ndarray) -> list[Any]:
-        """Encoded inner chunks in order, then the index and its CRC-32C."""
+    def _shard(self, data: np.ndarray, count: int) -> list[Any]:
+        """The ``count`` inner chunks encoded in order, then the index and its CRC-32C."""
         step = self.chunks[0]
-        count = -(-self.shards[0] // step) if self.shards else 0
         index = np.full((count, 2), _EMPTY, dtype="<u8")
         pieces: list[Any] = []
         offset = 0

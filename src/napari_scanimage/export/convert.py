@@ -118,29 +118,25 @@ def to_zarr(
     session = plan.recipe.session
     if client is None:  # a cluster's workers read for themselves
         start_early_read(scan, plan)  # reading overlaps the loading of zarr and dask
-    try:
+    recorded = None
+    try:  # whatever happens, this conversion's objects (and early frames) are let go
         # zarr and dask load here, on first use (0.2 s), not when the package loads
         from napari_scanimage.export import chunks, schedule, store  # noqa: PLC0415
 
         creator = f"napari-scanimage {package_version()}"
         record = root_record(scan, plan, creator=creator, version=package_version())
         recorded = store.prepare(target, plan, record, overwrite=overwrite)
-    except BaseException:
-        forget(session)
-        raise
-    if recorded is None:
-        forget(session)
-        logger.info("%s is complete with these settings; nothing to do", target)
-        if progress is not None:
-            progress(plan.num_chunks, plan.num_chunks)
-        return target
-    tasks = chunks.chunk_tasks(plan, target, recorded)
-    remember(session, plan.recipe, scan)  # this process reads through the caller's scan
-    try:
+        if recorded is None:
+            logger.info("%s is complete with these settings; nothing to do", target)
+            if progress is not None:
+                progress(plan.num_chunks, plan.num_chunks)
+            return target
+        tasks = chunks.chunk_tasks(plan, target, recorded)
+        remember(session, plan.recipe, scan)  # this process reads through the caller's scan
         written = schedule.run_tasks(chunks.write_chunk, tasks, client=client, progress=progress)
     finally:
         forget(session)
-        if client is not None:
+        if client is not None and recorded is not None:  # its workers ran tasks
             with suppress(OSError):  # a lost cluster must not hide the real error
                 client.run(forget, session)
     logger.info("%s: wrote %d chunks, kept %d", target, sum(written), len(written) - sum(written))
