@@ -239,3 +239,19 @@ def test_a_batch_never_keeps_another_recordings_file(tmp_path, capsys):
     assert "changed since the conversion" in err or "other settings" in err
     with pynwb.NWBHDF5IO(str(out / "scan_00001.nwb"), "r") as io:
         assert io.read().acquisition["TwoPhotonSeriesField1Ch1"].data.shape[0] == 4
+
+
+def test_the_api_batch_summary_follows_the_zarr_batch_rules(archive, tmp_path):
+    from napari_scanimage.export import ExportError
+
+    root, _ = archive
+    out = tmp_path / "out"
+    with pytest.raises(ExportError, match="inside the output folder"):
+        convert_nwb_batch([root], out, summary="../victim.csv")
+    assert not (tmp_path / "victim.csv").exists()
+    assert not out.exists()  # refused before anything was converted
+    (out).mkdir()
+    (out / "summary.csv").write_text("mine")
+    convert_nwb_batch([root], out)
+    assert (out / "summary.csv").read_text() == "mine"  # kept: the next free name is used
+    assert rows_of(out / "summary_2.csv")["scan_00001"]["status"] == "converted"

@@ -132,25 +132,66 @@ def convert_batch(
     list of BatchResult
         One per acquisition (and per skipped TIFF), in order.
     """
+    reading = scan_options(read_options)
+    return run_batch(
+        inputs,
+        out_dir,
+        suffix=".zarr",
+        summary=summary,
+        overwrite=bool(options.get("overwrite")),
+        progress=progress,
+        count=lambda acquisition: _count_chunks(acquisition, reading, options),
+        convert=lambda acquisition, moved: _convert_one(
+            acquisition, reading, options, client, moved
+        ),
+    )
+
+
+def run_batch(
+    inputs: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    suffix: str,
+    summary: str | os.PathLike[str] | None,
+    overwrite: bool,
+    progress: Callable[[int, int], object] | None,
+    count: Callable[[Acquisition], int],
+    convert: Callable[[Acquisition, Callable[[int, int], None]], BatchResult],
+    convert_all: Callable[
+        [list[Acquisition], list[int], Callable[[int, int], object]], list[BatchResult]
+    ]
+    | None = None,
+) -> list[BatchResult]:
+    """What every batch does, whatever it writes: one set of rules for all formats.
+
+    Find the acquisitions (outputs ``out_dir/<stem><suffix>``), ``count`` each
+    one's work for one progress bar, ``convert`` them in turn (``convert(
+    acquisition, progress)``) or hand them all to ``convert_all(acquisitions,
+    counts, progress)``, list the TIFFs skipped, and write the summary
+    (:func:`summary_target`'s rules; an existing one is replaced only with
+    ``overwrite``).
+    """
     target = Path(out_dir)
     table = None if summary is None else summary_target(target, summary)
-    acquisitions, skipped = find_acquisitions(inputs, target)
+    acquisitions, skipped = find_acquisitions(inputs, target, suffix=suffix)
     target.mkdir(parents=True, exist_ok=True)
-    reading = dict(read_options or {})
-    totals = [_count_chunks(a, reading, options) for a in acquisitions]
+    totals = [count(a) for a in acquisitions]
     grand_total = sum(totals)
     report = progress or (lambda done, total: None)
     report(0, grand_total)
-    results = []
-    base = 0
-    for acquisition, total in zip(acquisitions, totals, strict=True):
+    if convert_all is not None:
+        results = convert_all(acquisitions, totals, report)
+    else:
+        results = []
+        base = 0
+        for acquisition, total in zip(acquisitions, totals, strict=True):
 
-        def moved(done: int, _total: int, base: int = base) -> None:
-            report(base + done, grand_total)
+            def moved(done: int, _total: int, base: int = base) -> None:
+                report(base + done, grand_total)
 
-        results.append(_convert_one(acquisition, reading, options, client, moved))
-        base += total
-        report(base, grand_total)  # a failed one counts as passed, so the bar ends full
+            results.append(convert(acquisition, moved))
+            base += total
+            report(base, grand_total)  # a failed one counts as passed, so the bar ends full
     results += [
         BatchResult(
             Path(p).stem, "", 1, None, source_bytes([p]), 0.0, "skipped", "not a ScanImage file"
@@ -158,7 +199,7 @@ def convert_batch(
         for p in skipped
     ]
     if table is not None:
-        written = write_summary(results, table, overwrite=bool(options.get("overwrite")))
+        written = write_summary(results, table, overwrite=overwrite)
         logger.info("summary: %s", written)
     return results
 
@@ -171,14 +212,15 @@ def _count_chunks(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with read_scan(list(acquisition.files), **_scan_options(reading)) as scan:
+            with read_scan(list(acquisition.files), **reading) as scan:
                 return plan_for(scan, **planned).num_chunks
     except Exception:  # reported when the conversion itself fails
         return 0
 
 
-def _scan_options(reading: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in reading.items() if v is not None}
+def scan_options(read_options: dict[str, Any] | None) -> dict[str, Any]:
+    """``read_scan`` keywords of a batch: those given (None means the default)."""
+    return {k: v for k, v in (read_options or {}).items() if v is not None}
 
 
 def _convert_one(
@@ -194,7 +236,7 @@ def _convert_one(
         to_zarr(scan, acquisition.store, client=client, progress=progress, **options)
         return done_before
 
-    return run_acquisition(acquisition, _scan_options(reading), convert)
+    return run_acquisition(acquisition, reading, convert)
 
 
 def run_acquisition(

@@ -14,17 +14,10 @@ in the way fails that acquisition unless ``overwrite``.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from napari_scanimage.export.acquisitions import find_acquisitions
-from napari_scanimage.export.batch import (
-    BatchResult,
-    run_acquisition,
-    source_bytes,
-    write_summary,
-)
-from napari_scanimage.export.errors import ExportError
+from napari_scanimage.export.batch import BatchResult, run_acquisition, run_batch, scan_options
 from napari_scanimage.export.nwb.conversion import check_same_conversion, conversion_record
 from napari_scanimage.export.nwb.header import read_header_record
 from napari_scanimage.export.nwb.metadata import load_metadata
@@ -68,40 +61,20 @@ def convert_nwb_batch(
     checked once, before any file is written, and used for every acquisition.
     """
     require_nwb()
-    target = Path(out_dir)
-    if summary is not None and Path(summary).suffix.lower() not in (".csv", ".json"):
-        raise ExportError(f"summary {summary}: the name must end in .csv or .json")
     options = dict(options)
     options["metadata"] = load_metadata(options.get("metadata"))
-    acquisitions, skipped = find_acquisitions(inputs, target, suffix=".nwb")
-    target.mkdir(parents=True, exist_ok=True)
-    reading = {k: v for k, v in (read_options or {}).items() if v is not None}
-    totals = [_count(a, reading, options) for a in acquisitions]
-    grand_total = sum(totals)
-    report = progress or (lambda done, total: None)
-    report(0, grand_total)
-    if client is None:
-        results = []
-        base = 0
-        for acquisition, total in zip(acquisitions, totals, strict=True):
-
-            def moved(done: int, _total: int, base: int = base) -> None:
-                report(base + done, grand_total)
-
-            results.append(convert_one_nwb(acquisition, reading, options, moved))
-            base += total
-            report(base, grand_total)  # a failed one counts as passed, so the bar ends full
-    else:
-        results = _on_cluster(client, acquisitions, totals, reading, options, report)
-    results += [
-        BatchResult(
-            Path(p).stem, "", 1, None, source_bytes([p]), 0.0, "skipped", "not a ScanImage file"
-        )
-        for p in skipped
-    ]
-    if summary is not None:
-        write_summary(results, target / summary)
-    return results
+    reading = scan_options(read_options)
+    return run_batch(
+        inputs,
+        out_dir,
+        suffix=".nwb",
+        summary=summary,
+        overwrite=bool(options.get("overwrite")),
+        progress=progress,
+        count=lambda acquisition: _count(acquisition, reading, options),
+        convert=lambda acquisition, moved: convert_one_nwb(acquisition, reading, options, moved),
+        convert_all=None if client is None else partial(_on_cluster, client, reading, options),
+    )
 
 
 def convert_one_nwb(
@@ -129,10 +102,10 @@ def convert_one_nwb(
 
 def _on_cluster(
     client: Client,
-    acquisitions: list[Acquisition],
-    totals: list[int],
     reading: dict[str, Any],
     options: dict[str, Any],
+    acquisitions: list[Acquisition],
+    totals: list[int],
     report: Callable[[int, int], object],
 ) -> list[BatchResult]:
     """Each acquisition as one task; progress moves as acquisitions finish."""
