@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import zarr
 
+from napari_scanimage.export.buffers import ReusedBuffer
 from napari_scanimage.export.chunk_files import ChunkFiles
 from napari_scanimage.export.early_read import early_frames
 from napari_scanimage.export.session import cached
@@ -135,18 +136,13 @@ def write_chunk(task: ChunkTask) -> bool:
 def _buffer(scan: Any, task: ChunkTask) -> np.ndarray:
     """A buffer for a task's frames, one per thread, reused from task to task.
 
-    malloc hands back freed blocks only up to 32 MB, so a fresh 128 MB shard's
-    buffer is mapped anew per task and the kernel zeroes every page again:
-    reusing one made NGFF 0.5 exports 5-17% faster.  A task's data is stored
-    before its thread takes the next; the buffers go when the session ends.
+    A task's data is stored before its thread takes the next; the buffers go
+    when the session ends.
     """
     field = scan.fields[task.field]
     shape = (task.stop - task.start, 1, field.height, field.width)
-    size = int(np.prod(shape))
-    held: list[np.ndarray] = cached(task.recipe.session, ("buffer", threading.get_ident()), list)
-    if not held or held[0].dtype != scan.dtype or held[0].size < size:
-        held[:] = [np.empty(size, dtype=scan.dtype)]
-    return held[0][:size].reshape(shape)
+    held = cached(task.recipe.session, ("buffer", threading.get_ident()), ReusedBuffer)
+    return held.take(shape, np.dtype(scan.dtype))
 
 
 def _open(task: ChunkTask, path: str) -> zarr.Array[Any]:

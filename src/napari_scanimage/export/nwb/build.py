@@ -21,8 +21,9 @@ from pynwb.file import Subject
 from pynwb.ophys import TwoPhotonSeries
 
 from napari_scanimage._version import package_version
+from napari_scanimage.export.buffers import ReusedBuffer
 from napari_scanimage.export.nwb.clock import session_start
-from napari_scanimage.export.nwb.frames import FieldFrames, ReusedBuffer
+from napari_scanimage.export.nwb.frames import FieldFrames
 from napari_scanimage.export.nwb.header import header_record
 from napari_scanimage.export.nwb.plan import GENERATOR
 from napari_scanimage.export.nwb.planes import add_device, add_imaging_planes, channel_names

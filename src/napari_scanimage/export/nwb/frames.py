@@ -2,19 +2,21 @@
 
 :class:`FieldFrames` is an hdmf ``GenericDataChunkIterator``: hdmf asks it for
 one buffer of whole frames at a time and writes it before asking for the next,
-so one buffer, reused by every series of an export (:class:`ReusedBuffer`), holds
-everything in memory, however long the recording.
+so one buffer, reused by every series of an export
+(:class:`~napari_scanimage.export.buffers.ReusedBuffer`), holds everything in
+memory, however long the recording.
 Every buffer is what ``scan.read_field(field, channel, frames)`` returns, with
 the scan's joining, trims and scan-phase correction.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from hdmf.data_utils import GenericDataChunkIterator
+
+from napari_scanimage.export.buffers import ReusedBuffer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -22,21 +24,7 @@ if TYPE_CHECKING:
     from napari_scanimage.export.nwb.plan import SeriesPlan
     from napari_scanimage.scan.scan import Scan
 
-__all__ = ["FieldFrames", "ReusedBuffer"]
-
-
-class ReusedBuffer:
-    """One allocation for all buffers of an export: its pages are faulted in once."""
-
-    def __init__(self) -> None:
-        self._flat = np.empty(0, dtype=np.uint8)
-
-    def take(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> np.ndarray:
-        """A C-contiguous array of ``shape`` over the shared memory (grown if too small)."""
-        nbytes = math.prod(shape) * dtype.itemsize
-        if self._flat.size < nbytes:
-            self._flat = np.empty(nbytes, dtype=np.uint8)
-        return self._flat[:nbytes].view(dtype).reshape(shape)
+__all__ = ["FieldFrames"]
 
 
 class FieldFrames(GenericDataChunkIterator):  # type: ignore[misc]  # hdmf is untyped
