@@ -144,12 +144,12 @@ def _view(args: argparse.Namespace) -> int:
 
 
 def _check_stores(stores: list[str]) -> None:
-    from napari_scanimage._napari._zarr_reader import store_record  # noqa: PLC0415
+    from napari_scanimage.export.stored import complete_record  # noqa: PLC0415
 
     for store in stores:
         if not os.path.exists(store):
             raise ScanImageFileError(store, "no such store")
-        if store_record(store) is None:
+        if complete_record(store) is None:
             problem = "is not a complete OME-Zarr store written by napari-scanimage"
             raise ScanImageFileError(store, problem)
 

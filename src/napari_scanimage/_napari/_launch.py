@@ -33,15 +33,14 @@ def open_viewer(
     import napari  # noqa: PLC0415 - the command line imports napari only for `view`
 
     from napari_scanimage._napari._widget import ScanImageWidget  # noqa: PLC0415
-    from napari_scanimage._napari._zarr_reader import store_record  # noqa: PLC0415
-    from napari_scanimage.export.stored import open_store  # noqa: PLC0415
+    from napari_scanimage.export.stored import complete_record, open_store  # noqa: PLC0415
 
     if sample:
         folder = tempfile.mkdtemp(prefix="napari-scanimage-sample-")
         paths = [*paths, *(str(p) for p in write_sample_scan(folder))]
     stores = [p for p in paths if p.rstrip("/\\").lower().endswith(".zarr")]
     for store in stores:
-        if store_record(store) is None:
+        if complete_record(store) is None:
             problem = "is not a complete OME-Zarr store written by napari-scanimage"
             raise ScanImageFileError(store, problem)
         open_store(store)  # checked now: a damaged store is one line, before napari starts

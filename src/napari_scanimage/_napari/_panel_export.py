@@ -54,8 +54,8 @@ class ExportPanel(Container):
         self.save.text = f"Save as {self.format.value}"
         self.path.filter = f"*{self.suffix}"
         self.metadata.visible = self.overwrite.visible = nwb
-        chosen = str(self.path.value or "")
-        if chosen not in ("", ".") and Path(chosen).suffix in FORMATS.values():
+        chosen = _chosen(self.path)
+        if chosen is not None and Path(chosen).suffix in FORMATS.values():
             self.path.value = Path(chosen).with_suffix(self.suffix)
 
     def _save(self) -> None:
@@ -67,17 +67,16 @@ class ExportPanel(Container):
 
         from napari_scanimage._napari import _export  # noqa: PLC0415
 
-        chosen = str(self.path.value or "")
-        if chosen in ("", "."):
+        chosen = _chosen(self.path)
+        if chosen is None:
             stem = acquisition_stem(scan.filenames)
             chosen = str(Path(scan.filenames[0]).parent / f"{stem}{self.suffix}")
         fields, channels = self._host.selection()
         if self.suffix == ".nwb":
-            metadata = str(self.metadata.value or "")
             worker = _export.save_as_nwb(
                 scan,
                 chosen,
-                metadata=None if metadata in ("", ".") else metadata,
+                metadata=_chosen(self.metadata),
                 fields=fields,
                 channels=channels,
                 overwrite=self.overwrite.value,
@@ -87,3 +86,9 @@ class ExportPanel(Container):
         worker.returned.connect(lambda path: show_info(f"Saved {path}"))
         worker.errored.connect(self._host.show_error)
         self.worker = worker
+
+
+def _chosen(edit: Any) -> str | None:
+    """The path a ``FileEdit`` holds, or None when nothing was chosen (magicgui shows ".")."""
+    value = str(edit.value or "")
+    return None if value in ("", ".") else value

@@ -24,7 +24,7 @@ from napari_scanimage._napari._panel_follow import FollowPanel
 from napari_scanimage._napari._panel_stitching import StitchingPanel
 from napari_scanimage._napari._sections import Foldable, scroll_body
 from napari_scanimage._napari._shown_layers import ShownLayers, scan_info
-from napari_scanimage._napari._store_view import StoreView, store_view
+from napari_scanimage._napari._store_view import StoreView, store_info, store_view
 from napari_scanimage._napari._summary_panel import SummaryImagesPanel
 from napari_scanimage.errors import ScanImageError, ScanImageWarning
 from napari_scanimage.scan.fields import Trim
@@ -223,10 +223,12 @@ class ScanImageWidget(Container):
 
     def _adopt_from(self, layer: Any) -> None:
         """Take over the scan of a layer the reader added, if it is a new scan."""
+        stored = store_info(layer)
+        if stored is not None and self.store is not None and self.store.path == stored["store"]:
+            return  # another layer of the store shown: not opened again
         view = store_view(layer)
         if view is not None:
-            if self.store is None or self.store.path != view.path:
-                self.set_store(view)
+            self.set_store(view)
             return
         info = scan_info(layer)
         if not info or "files" not in info:

@@ -38,18 +38,12 @@ __all__ = [
     "napari_get_zarr_reader",
     "read_store",
     "store_layer_data",
-    "store_record",
 ]
 
 STORE_KEY = "napari_scanimage_store"
 """Layer metadata key of layers read from a store (the live layers use ``napari_scanimage``)."""
 
 LayerData = list[tuple[Any, dict[str, Any], str]]
-
-
-def store_record(path: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """Our record of a complete conversion at ``path``, else None (fast: one JSON file)."""
-    return complete_record(path)
 
 
 def napari_get_zarr_reader(path: str | list[str]) -> Callable[[Any], LayerData] | None:

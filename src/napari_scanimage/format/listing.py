@@ -24,10 +24,16 @@ def forget_listings(url: str, storage_options: Mapping[str, Any] | None = None) 
     s3fs answers a lookup from a listing it made earlier, however old; an
     object uploaded again since would be read with its former size and ETag.
     """
+    _forgotten(url, storage_options)
+
+
+def _forgotten(url: str, storage_options: Mapping[str, Any] | None) -> tuple[Any, str]:
+    """``url``'s filesystem and path, with what fsspec remembers of its folder dropped."""
     from napari_scanimage.format.remote import filesystem  # noqa: PLC0415 - fsspec on demand
 
     fs, path = filesystem(url, storage_options)
     fs.invalidate_cache(path.rsplit("/", 1)[0] if "/" in path else path)
+    return fs, path
 
 
 def list_objects(pattern: str, storage_options: Mapping[str, Any] | None = None) -> list[str]:
@@ -38,14 +44,11 @@ def list_objects(pattern: str, storage_options: Mapping[str, Any] | None = None)
     """
     from napari_scanimage.format.remote import (  # noqa: PLC0415 - fsspec on demand
         call_retrying,
-        filesystem,
         request_timeout,
         timed,
     )
 
-    fs, path = filesystem(pattern, storage_options)
-    folder = path.rsplit("/", 1)[0] if "/" in path else path
-    fs.invalidate_cache(folder)
+    fs, path = _forgotten(pattern, storage_options)
     timeout = request_timeout()
     found = (
         call_retrying(lambda: timed(fs, "_glob", "glob", path, timeout), timeout)

@@ -83,7 +83,6 @@ class PageReader:
             spans = fingerprint_spans(index)
             if spans:  # page 1's bytes, fetched along with every read (see RemoteObject.watch)
                 start, size = guard_span(spans)
-                handle.preload([(start, size)])  # in the head already, unless it is far in
                 self._remote.watch((start, size), handle.read(start, size))
             return
         self._fd = os.dup(handle.fd)

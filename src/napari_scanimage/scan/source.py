@@ -34,7 +34,7 @@ from napari_scanimage.errors import (
     TruncatedFileError,
 )
 from napari_scanimage.format.descriptions import read_number
-from napari_scanimage.format.header import ScanImageHeader, read_header
+from napari_scanimage.format.header import SCANIMAGE_MAGIC, ScanImageHeader, read_header
 from napari_scanimage.format.legacy_index import index_pages, open_handle
 from napari_scanimage.format.page_reader import PageReader
 from napari_scanimage.format.tiff import is_regular_file
@@ -51,7 +51,6 @@ __all__ = ["PageCache", "ScanSource"]
 # FrameData entries that legitimately differ between files of one acquisition.
 _PER_FILE_KEYS = ("logFileCounter", "logFileStem", "logFilePath")
 _BIGTIFF = b"II+\x00\x08\x00\x00\x00"
-_SCANIMAGE_MAGIC = 0x07030301
 
 
 class PageCache(Protocol):
@@ -354,7 +353,7 @@ def _cut_short(path: str, exc: ScanImageError) -> bool:
     if len(head) < 32:
         return True
     magic, _, n0, n1 = struct.unpack_from("<IIII", head, 16)
-    return bool(magic == _SCANIMAGE_MAGIC and size < 32 + n0 + n1)
+    return bool(magic == SCANIMAGE_MAGIC and size < 32 + n0 + n1)
 
 
 def _open_readers(
