@@ -18,7 +18,7 @@ import numpy as np
 
 from napari_scanimage.errors import StoreError
 from napari_scanimage.export.sources import source_identity
-from napari_scanimage.export.store_files import checked_size, read_json
+from napari_scanimage.export.store_files import checked_size, root_attributes
 from napari_scanimage.scan.files import acquisition_stem
 from napari_scanimage.summary import summarize
 
@@ -122,16 +122,9 @@ def store_attributes(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """
     root = os.path.realpath(path)
     try:
-        meta = read_json(root, "zarr.json")
-        if meta is not None:
-            attrs = meta.get("attributes", {}) if meta.get("node_type") == "group" else None
-        elif checked_size(root, ".zgroup", 2**16) is not None:
-            attrs = read_json(root, ".zattrs")
-        else:
-            return None
-    except (StoreError, AttributeError):
+        return root_attributes(root)[1]
+    except StoreError:
         return {} if _is_group(root) else None
-    return attrs if isinstance(attrs, dict) else ({} if _is_group(root) else None)
 
 
 def _is_group(root: str) -> bool:

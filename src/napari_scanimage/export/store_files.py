@@ -30,6 +30,7 @@ __all__ = [
     "METADATA_NAMES",
     "checked_size",
     "read_json",
+    "root_attributes",
 ]
 
 METADATA_BYTES = 16 * 2**20
@@ -110,3 +111,17 @@ def _depth(value: Any) -> int:
             break
         stack.extend((child, level + 1) for child in children)
     return deepest
+
+
+def root_attributes(root: str) -> tuple[int, dict[str, Any]]:
+    """Zarr format and root attributes; :class:`StoreError` if the folder is no Zarr group."""
+    meta = read_json(root, "zarr.json")
+    if meta is not None:
+        if not isinstance(meta, dict) or meta.get("node_type") != "group":
+            raise StoreError(root, "zarr.json does not describe a group")
+        attrs = meta.get("attributes", {})
+        return 3, attrs if isinstance(attrs, dict) else {}
+    if checked_size(root, ".zgroup", 2**16) is None:
+        raise StoreError(root, "is not a Zarr store")
+    attrs = read_json(root, ".zattrs")
+    return 2, attrs if isinstance(attrs, dict) else {}

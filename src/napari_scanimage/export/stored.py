@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from napari_scanimage.errors import ScanImageError, StoreError
 from napari_scanimage.export.describe import KEY
-from napari_scanimage.export.store_files import checked_size, read_json
+from napari_scanimage.export.store_files import checked_size, read_json, root_attributes
 from napari_scanimage.export.store_records import (
     count,
     display_limits,
@@ -119,7 +119,7 @@ def complete_record(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     if not name.lower().endswith(".zarr") or not os.path.isdir(name):
         return None
     try:
-        _, attrs = _root_attributes(os.path.realpath(name))
+        _, attrs = root_attributes(os.path.realpath(name))
     except (ScanImageError, OSError):
         return None
     record = attrs.get(KEY)
@@ -135,7 +135,7 @@ def open_store(path: str | os.PathLike[str]) -> StoredScan:
     root = os.path.realpath(os.fspath(path))
     if not os.path.isdir(root):
         raise StoreError(root, "is not a folder")
-    zarr_format, attrs = _root_attributes(root)
+    zarr_format, attrs = root_attributes(root)
     record = attrs.get(KEY)
     if not isinstance(record, dict) or record.get("complete") is not True:
         raise StoreError(root, "is not a complete napari-scanimage conversion")
@@ -174,20 +174,6 @@ def open_store(path: str | os.PathLike[str]) -> StoredScan:
         depths=_depths(record.get("depths"), images, root),
         depth_step=_step(record.get("depth_step"), root),
     )
-
-
-def _root_attributes(root: str) -> tuple[int, dict[str, Any]]:
-    """Zarr format and root attributes; :class:`StoreError` if the folder is no Zarr group."""
-    meta = read_json(root, "zarr.json")
-    if meta is not None:
-        if not isinstance(meta, dict) or meta.get("node_type") != "group":
-            raise StoreError(root, "zarr.json does not describe a group")
-        attrs = meta.get("attributes", {})
-        return 3, attrs if isinstance(attrs, dict) else {}
-    if checked_size(root, ".zgroup", 2**16) is None:
-        raise StoreError(root, "is not a Zarr store")
-    attrs = read_json(root, ".zattrs")
-    return 2, attrs if isinstance(attrs, dict) else {}
 
 
 def _channels(value: Any, root: str) -> tuple[int, ...]:
