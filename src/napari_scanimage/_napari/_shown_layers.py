@@ -19,6 +19,7 @@ from napari_scanimage._napari._layers import (
     mosaic_layer_data,
     outline_layer_data,
 )
+from napari_scanimage.scan.display import display_range
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -95,6 +96,7 @@ class ShownLayers:
         ``outlines=None`` leaves the outline layer as it is.
         """
         wanted: dict[LayerKey, tuple[Any, dict[str, Any], str]] = {}
+        shown_with: dict[LayerKey, list[int]] = {}  # the fields of each field layer
         if mosaic and fields:
             mosaics = mosaic_layer_data(scan, fields=fields, channels=channels, contrast=False)
             wanted = {((), -1, c): m for c, m in zip(channels, mosaics, strict=True)}
@@ -103,6 +105,7 @@ class ShownLayers:
             pairs = [(g, c) for g in groups for c in channels]
             data = layer_data(scan, fields=fields, channels=channels, contrast=False)
             wanted = {_key(g, c): d for (g, c), d in zip(pairs, data, strict=True)}
+            shown_with = {_key(g, c): [f.index for f in g.fields] for g, c in pairs}
         for key in [k for k in self.images if k not in wanted]:
             layer = self.images.pop(key)
             if layer in self.viewer.layers:
@@ -110,7 +113,12 @@ class ShownLayers:
         for key, (array, kwargs, _) in wanted.items():
             layer = self.images.get(key)
             if layer is None or layer not in self.viewer.layers:
-                kwargs.setdefault("contrast_limits", estimate_contrast(array))
+                # a new layer only: the range its exported store records too
+                if key in shown_with:
+                    limits = display_range(scan, shown_with[key], key[2])
+                else:  # a mosaic
+                    limits = estimate_contrast(array)
+                kwargs.setdefault("contrast_limits", limits)
                 self.images[key] = self.viewer.add_image(array, **kwargs)
                 continue
             layer.data = array
