@@ -34,9 +34,8 @@ import time
 from pathlib import Path
 
 import zarr
-from common import cat, synthetic_scan
+from common import add_export_args, cat, export_scan
 
-from napari_scanimage import read_scan
 from napari_scanimage.export import to_zarr
 from napari_scanimage.export.chunk_files import ChunkFiles
 
@@ -67,22 +66,14 @@ def zarr_settings(settings):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=2_000)
-    parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--dir", type=Path, default=Path(__file__).parent / "data")
+    add_export_args(parser)
     parser.add_argument("--out-dir", type=Path, help="where outputs are written (default: --dir)")
     parser.add_argument("--nwb", action="store_true", help="also time to_nwb")
     parser.add_argument("--zarr", action="store_true", help="also time zarr-python's writes")
     parser.add_argument("--configs", action="store_true", help="also time other zarr settings")
     args = parser.parse_args(argv)
 
-    (path,) = synthetic_scan(
-        args.dir / f"export_p{args.pages}_s{args.size}", args.pages, args.size, "export", seed=2
-    )
-    cat(path)  # warm the page cache
-    scan = read_scan(path)
-    nbytes = scan.num_frames * args.size * args.size * scan.dtype.itemsize
+    path, scan, nbytes = export_scan(args)
     work = Path(tempfile.mkdtemp(prefix="bench-export-", dir=args.out_dir or args.dir))
     out = work / "out"
 

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from common import cat, median_time, synthetic_scan
+from common import add_export_args, cat, export_scan, median_time
 
 from napari_scanimage import read_scan
 from napari_scanimage.export.nwb.plan import ChunkLayout
@@ -162,10 +162,7 @@ READ = "one sequential read (np.fromfile)"
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=2_000)
-    parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--dir", type=Path, default=Path(__file__).parent / "data")
+    add_export_args(parser, repeats=3)
     parser.add_argument("--out-dir", type=Path, help="where files are written (default: --dir)")
     parser.add_argument("--neuroconv-python", help="a Python with neuroconv installed")
     shared = Path(__file__).resolve().parents[2] / "shared" / "testdata"
@@ -177,12 +174,7 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
 
-    (tiff,) = synthetic_scan(
-        args.dir / f"export_p{args.pages}_s{args.size}", args.pages, args.size, "export", seed=2
-    )
-    cat(tiff)  # warm the page cache
-    scan = read_scan(tiff)
-    nbytes = scan.num_frames * args.size * args.size * scan.dtype.itemsize
+    tiff, scan, nbytes = export_scan(args)
     work = Path(tempfile.mkdtemp(prefix="bench-nwb-", dir=args.out_dir or args.dir))
     out, copy, theirs = work / "out.nwb", work / "copy.tif", work / "neuroconv.nwb"
 

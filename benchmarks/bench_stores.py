@@ -25,9 +25,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from common import cat, median_time, synthetic_scan
+from common import add_export_args, cat, export_scan, median_time
 
-from napari_scanimage import read_scan
 from napari_scanimage._napari._zarr_reader import store_layer_data
 from napari_scanimage.export import to_zarr
 from napari_scanimage.export.convert import plan_for
@@ -38,17 +37,10 @@ from napari_scanimage.export.store import listing
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, default=2_000)
-    parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--dir", type=Path, default=Path(__file__).parent / "data")
+    add_export_args(parser)
     args = parser.parse_args(argv)
 
-    (path,) = synthetic_scan(
-        args.dir / f"export_p{args.pages}_s{args.size}", args.pages, args.size, "export", seed=2
-    )
-    cat(path)
-    scan = read_scan(path)
+    path, scan, _ = export_scan(args)
     work = Path(tempfile.mkdtemp(prefix="bench-stores-", dir=args.dir))
     rows = []
     try:

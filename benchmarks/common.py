@@ -48,3 +48,25 @@ def synthetic_scan(folder: Path, pages: int, size: int, stem: str, rois=None, se
 def cat(path: Path) -> None:
     """``cat path > /dev/null``: the floor for reading the bytes, and a warm page cache."""
     subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)
+
+
+def add_export_args(parser, repeats: int = 5) -> None:
+    """The arguments of the export benchmarks: the scan's size, rounds and folder."""
+    from pathlib import Path
+
+    parser.add_argument("--pages", type=int, default=2_000)
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument("--dir", type=Path, default=Path(__file__).parent / "data")
+
+
+def export_scan(args):
+    """``(path, scan, nbytes)``: the export benchmarks' one-file scan, in the page cache."""
+    from napari_scanimage import read_scan
+
+    (path,) = synthetic_scan(
+        args.dir / f"export_p{args.pages}_s{args.size}", args.pages, args.size, "export", seed=2
+    )
+    cat(path)  # warm the page cache
+    scan = read_scan(path)
+    return path, scan, scan.num_frames * args.size * args.size * scan.dtype.itemsize
