@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from napari_scanimage.testing import RoiSpec, ScanSpec, write_scan
+from napari_scanimage.testing_legacy import resave_scan
 from tests.remote.servers import MotoS3, RangeServer
 
 pytest.importorskip("fsspec")
@@ -65,6 +66,10 @@ def recordings(tmp_path_factory) -> Recordings:
         written[name] = write_scan(folder, spec, stem=stem, keep_truth=name != "long")
     (root / "other").mkdir()
     (root / "other" / "notes.tif").write_bytes(b"not a tiff at all" * 100)
+    # what other tools re-save: a BigTIFF and a classic TIFF without the static block
+    first = written["split"].paths[0]
+    resave_scan(first, root / "other" / "resaved_big.tif")
+    resave_scan(first, root / "other" / "resaved_classic.tif", bigtiff=False)
     return Recordings(root, written)
 
 

@@ -205,3 +205,15 @@ def test_an_s3a_url_lists_its_series_once(s3, recordings):
     assert notes == [("scan_00001", 3)]
     scan = read_scan(grown, storage_options=s3.options)
     np.testing.assert_array_equal(scan[0], read_scan(recordings.local("split"))[0])
+
+
+@pytest.mark.parametrize("name", ["resaved_big", "resaved_classic"])
+def test_files_without_the_static_block_are_refused_at_a_url(remote, recordings, name):
+    from napari_scanimage.errors import ScanImageFileError
+
+    url = remote.url(f"other/{name}.tif")
+    read_scan(recordings.folder / "other" / f"{name}.tif").close()  # readable from a disk
+    remote.traffic.reset()
+    with pytest.raises(ScanImageFileError, match="local disks only; download it first"):
+        read_scan(url, storage_options=remote.options)
+    assert remote.traffic.count <= 4  # decided from the head, not by walking the file

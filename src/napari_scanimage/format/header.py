@@ -31,7 +31,6 @@ from napari_scanimage.format.header_model import (
     decode_json,
     lookup,
 )
-from napari_scanimage.format.legacy_limits import REMOTE_LEGACY
 from napari_scanimage.format.matlab import parse_matlab_lines
 from napari_scanimage.format.sniff import looks_like_scanimage
 from napari_scanimage.format.tiff import is_regular_file
@@ -139,8 +138,7 @@ def read_header(handle: TiffFileHandle) -> ScanImageHeader:
     path = handle.path
     magic = struct.unpack("<I", handle.read(16, 4))[0] if handle.size >= 32 else None
     if magic != SCANIMAGE_MAGIC or not handle.read(0, 4).startswith(b"II+"):
-        if handle.source is not None:
-            raise UnsupportedVersionError(path, REMOTE_LEGACY)
+        # (remote files without the block are refused when opened, by open_handle)
         # tifffile, which the legacy reader needs, loads only for such files
         from napari_scanimage.format.legacy_header import read_legacy_header  # noqa: PLC0415
 

@@ -70,12 +70,17 @@ def open_handle(
     """A handle on a BigTIFF, or on a classic TIFF (which ``TiffFileHandle`` refuses).
 
     A URL (``s3://``, ``https://``, any fsspec URL) opens the object it names,
-    read by byte ranges with ``storage_options`` (BigTIFFs only).
+    read by byte ranges with ``storage_options``: 2016+ BigTIFFs only, with their
+    static block (the one place remote files without it are refused).
     """
     if is_url(path):
         from napari_scanimage.format.remote import RemoteObject  # noqa: PLC0415 - fsspec
 
-        return TiffFileHandle.on_remote(RemoteObject.open(os.fspath(path), storage_options))
+        handle = TiffFileHandle.on_remote(RemoteObject.open(os.fspath(path), storage_options))
+        if not has_static_block(handle):  # from the head already read: no request
+            handle.close()
+            raise UnsupportedVersionError(handle.path, REMOTE_LEGACY)
+        return handle
     head = b""  # TiffFileHandle raises the right error (missing, folder, FIFO, ...)
     if is_regular_file(path):
         try:
@@ -102,8 +107,6 @@ def index_pages(handle: TiffFileHandle) -> PageIndex:
     """The page index: stride-predicted for 2016+ files, one tifffile pass otherwise."""
     if has_static_block(handle):
         return PageIndex.build(handle)
-    if handle.source is not None:
-        raise UnsupportedVersionError(handle.path, REMOTE_LEGACY)
     return _index_with_tifffile(handle.path)
 
 
