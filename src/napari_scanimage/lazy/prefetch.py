@@ -13,6 +13,7 @@ page cache does this for them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 from collections import OrderedDict
@@ -80,18 +81,16 @@ class FramePrefetcher:
         ]
         return np.sort(np.concatenate(pages))
 
-    def _frame_bytes(self, frame: int) -> int:
+    @functools.cached_property
+    def _frame_bytes(self) -> int:
+        """Bytes of one frame's pages: the same for every frame of a scan."""
         scan = self._scan
-        return (
-            len(self.pages_of(frame))
-            * scan.page_height
-            * scan.page_width
-            * scan.file_dtype.itemsize
-        )
+        page = scan.page_height * scan.page_width * scan.file_dtype.itemsize
+        return len(self.pages_of(0)) * page
 
     def _capacity(self) -> int:
         """Frames that fit in the budget (at least two: the one shown and the next)."""
-        return max(2, budget_bytes() // max(1, self._frame_bytes(0)))
+        return max(2, budget_bytes() // max(1, self._frame_bytes))
 
     # -- serving ------------------------------------------------------------------------
 
